@@ -1,0 +1,159 @@
+"""Array-likes that back lazy series: read only what is asked, pickle cheaply.
+
+A backing store is anything with ``shape``, ``dtype`` and ``__getitem__`` taking a tuple of
+slices and integer arrays: a numpy array, an h5py dataset, a nibabel ``ArrayProxy``, or one of
+the classes below. Stores tied to a file are rebuilt from their arguments in each process
+(SpikeInterface's ``_kwargs`` idea), so a series sent to a worker carries a path, not data.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from .errors import CorruptFileError, InputNotFoundError, ShapeError
+
+__all__ = ["BinaryFileArray", "LazyArray", "as_backing_array"]
+
+
+class LazyArray:
+    """An array-like opened on first use by a picklable ``opener`` and reopened after pickling.
+
+    Parameters
+    ----------
+    opener : callable
+        Picklable callable with no arguments returning the array-like (e.g. a
+        ``functools.partial`` of a module-level function).
+    shape, dtype :
+        Known up front so that inspecting metadata never opens the file.
+    """
+
+    def __init__(self, opener: Callable[[], Any], shape: tuple[int, ...], dtype: Any) -> None:
+        self.opener = opener
+        self.shape = tuple(int(s) for s in shape)
+        self.dtype = np.dtype(dtype)
+        self._array: Any = None
+
+    @property
+    def array(self) -> Any:
+        """The opened array-like."""
+        if self._array is None:
+            self._array = self.opener()
+        return self._array
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    def __getitem__(self, key: Any) -> np.ndarray:
+        return np.asarray(self.array[key])
+
+    def __getstate__(self) -> dict[str, Any]:
+        # Never ship the open handle or data: the worker reopens.
+        return {"opener": self.opener, "shape": self.shape, "dtype": self.dtype, "_array": None}
+
+    def __repr__(self) -> str:
+        return f"LazyArray({self.opener!r}, shape={self.shape}, dtype={self.dtype})"
+
+
+class BinaryFileArray:
+    """A 2-D array stored in a flat binary file, read with positioned reads.
+
+    Reads use ``numpy.fromfile`` on an open file instead of a memory map: a memory map keeps
+    every page it touched in the process's resident memory, so streaming a large file through
+    it makes resident memory grow with the file, while positioned reads stay bounded by the
+    chunk size.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The binary file.
+    dtype : numpy dtype
+        Sample type as stored (endianness included, e.g. ``"<i2"``).
+    shape : tuple of 2 ints
+        Shape in C order as stored, e.g. ``(n_samples, n_channels)`` for interleaved data.
+    offset : int
+        Bytes to skip at the start (a header). default: 0.
+    """
+
+    def __init__(self, path: str | os.PathLike, dtype: Any, shape: tuple[int, int], offset: int = 0):
+        self.path = os.fspath(path)
+        self.dtype = np.dtype(dtype)
+        self.shape = (int(shape[0]), int(shape[1]))
+        self.offset = int(offset)
+        self._fh: Any = None
+
+    ndim = 2
+
+    def _file(self) -> Any:
+        if self._fh is None:
+            try:
+                self._fh = open(self.path, "rb")  # noqa: SIM115 - kept open for repeated reads
+            except FileNotFoundError:
+                raise InputNotFoundError(
+                    f"File not found: {self.path}; check the path or that the file was not moved."
+                ) from None
+        return self._fh
+
+    def _read_rows(self, start: int, stop: int) -> np.ndarray:
+        """Rows ``start:stop`` (all columns) as one contiguous read."""
+        n_cols = self.shape[1]
+        count = (stop - start) * n_cols
+        fh = self._file()
+        fh.seek(self.offset + start * n_cols * self.dtype.itemsize)
+        block = np.fromfile(fh, dtype=self.dtype, count=count)
+        if block.size != count:
+            raise CorruptFileError(
+                f"{self.path} ended early: expected {count} values from row {start}, got "
+                f"{block.size}; the file is truncated or its shape/dtype is wrong."
+            )
+        return block.reshape(stop - start, n_cols)
+
+    def __getitem__(self, key: Any) -> np.ndarray:
+        if not isinstance(key, tuple):
+            key = (key,)
+        key = key + (slice(None),) * (2 - len(key))
+        rows, cols = key
+        if not isinstance(rows, slice) or rows.step not in (None, 1):
+            raise ShapeError("BinaryFileArray reads contiguous row ranges only.")
+        start, stop, _ = rows.indices(self.shape[0])
+        stop = max(start, stop)
+        block = self._read_rows(start, stop)
+        return block if isinstance(cols, slice) and cols == slice(None) else block[:, cols]
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        state["_fh"] = None
+        return state
+
+    def __del__(self) -> None:
+        if getattr(self, "_fh", None) is not None:
+            self._fh.close()
+
+    def __repr__(self) -> str:
+        return (
+            f"BinaryFileArray({self.path!r}, dtype={self.dtype.str!r}, shape={self.shape}, "
+            f"offset={self.offset})"
+        )
+
+
+def _open_memmap(filename: str, dtype: Any, shape: tuple[int, ...], offset: int, order: str):
+    return np.memmap(filename, dtype=dtype, mode="r", shape=shape, offset=offset, order=order)
+
+
+def as_backing_array(data: Any) -> Any:
+    """Wrap ``data`` so that pickling it sends a path rather than its contents where possible."""
+    from functools import partial
+
+    if isinstance(data, np.memmap) and getattr(data, "filename", None):
+        order = "F" if data.flags.f_contiguous and not data.flags.c_contiguous else "C"
+        opener = partial(_open_memmap, data.filename, data.dtype, data.shape, data.offset, order)
+        return LazyArray(opener, data.shape, data.dtype)
+    if isinstance(data, (np.ndarray, LazyArray, BinaryFileArray)):
+        return data
+    if all(hasattr(data, a) for a in ("shape", "dtype", "__getitem__")):
+        return data
+    return np.asarray(data)

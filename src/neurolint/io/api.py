@@ -1,0 +1,156 @@
+"""``read`` and ``write``: one entry point for every format."""
+
+from __future__ import annotations
+
+import os
+import warnings
+from pathlib import Path
+from typing import Any
+
+from ..core.errors import (
+    CorruptFileError,
+    InputNotFoundError,
+    MissingDependencyError,
+    NeurolintError,
+    UnsupportedFormatError,
+)
+from ..core.imaging import Movie, VolumeSeries
+from ..core.timeseries import TimeSeries
+from .registry import find_format, get_format, split_dataset_path
+
+__all__ = ["read", "write"]
+
+Series = TimeSeries | Movie | VolumeSeries
+
+
+def read(path: str | os.PathLike, *, format: str | None = None, **options: Any) -> Series:
+    """Read a recording lazily, whatever its format.
+
+    Parameters
+    ----------
+    path : str | path-like
+        A file or folder. For HDF5, name the dataset after a colon: ``"file.h5:/data"``.
+    format : str | None
+        Force a format (see ``neurolint info --formats``) instead of sniffing it.
+        default: ``None``.
+    **options
+        Passed to the reader, e.g. ``dtype``, ``n_channels``, ``sampling_rate`` for raw
+        binary; ``stream`` for XDF; ``stream_id`` for SpikeGLX/neo; ``frame_rate`` for TIFF.
+
+    Returns
+    -------
+    TimeSeries | Movie | VolumeSeries
+        Nothing is loaded but metadata; data are read when asked for.
+
+    Raises
+    ------
+    NeurolintError
+        With a one-line message saying what to do, for a missing, unknown, truncated or
+        inconsistent file.
+    """
+    file_path, dataset = split_dataset_path(path)
+    if not file_path.exists():
+        raise InputNotFoundError(f"File not found: {file_path}; check the path.")
+    fmt = find_format(file_path, format, options)
+    if dataset is not None:
+        options["dataset"] = dataset
+    reader = fmt.load("reader")
+    try:
+        obj = reader(file_path, **options)
+    except NeurolintError:
+        raise
+    except TypeError as exc:
+        if "unexpected keyword argument" in str(exc):
+            raise UnsupportedFormatError(
+                f"Option not understood by the {fmt.name} reader ({exc}); check its options."
+            ) from None
+        raise CorruptFileError(f"Could not read {file_path} as {fmt.description}: {exc}.") from exc
+    except Exception as exc:  # noqa: BLE001 - any library failure becomes one clear line
+        raise CorruptFileError(
+            f"Could not read {file_path} as {fmt.description} ({type(exc).__name__}: "
+            f"{str(exc).strip() or 'no details'}); check that the file is complete and of that format."
+        ) from exc
+    _probe_end(obj, file_path)
+    return obj
+
+
+def _probe_end(obj: Series, path: Path) -> None:
+    """Read the last sample: a truncated file fails here, at read time, not hours later."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            obj.get_data(obj.n_times - 1, obj.n_times)
+    except NeurolintError:
+        raise
+    except Exception as exc:  # noqa: BLE001
+        raise CorruptFileError(
+            f"{path} is truncated or unreadable at its end ({type(exc).__name__}: {exc}); "
+            "re-copy or re-export the file."
+        ) from exc
+
+
+def _kind(obj: Any) -> str:
+    if isinstance(obj, TimeSeries):
+        return "timeseries"
+    if isinstance(obj, Movie):
+        return "movie"
+    if isinstance(obj, VolumeSeries):
+        return "volumes"
+    raise UnsupportedFormatError(
+        f"Cannot write a {type(obj).__name__}; write a TimeSeries, Movie or VolumeSeries "
+        "(wrap arrays and MNE/SpikeInterface objects with neurolint's adapters first)."
+    )
+
+
+def write(
+    obj: Series,
+    path: str | os.PathLike,
+    *,
+    format: str | None = None,
+    overwrite: bool = False,
+    **options: Any,
+) -> Path:
+    """Write a series atomically, keeping rate, channel names, types and units.
+
+    Parameters
+    ----------
+    obj : TimeSeries | Movie | VolumeSeries
+    path : str | path-like
+        Output file; its extension picks the format unless ``format`` is given.
+    format : str | None
+        ``"fif"``, ``"edf"``, ``"bdf"``, ``"binary"``, ``"nwb"``, ``"tiff"``, ``"nifti"``,
+        ``"hdf5"``, ``"npy"``. default: ``None`` (from the extension).
+    overwrite : bool
+        Replace an existing file. default: ``False`` (an existing file is an error).
+    **options
+        Passed to the writer (e.g. ``dtype`` for binary).
+
+    Returns
+    -------
+    pathlib.Path
+        The written file.
+    """
+    path_obj, dataset = split_dataset_path(path)
+    kind = _kind(obj)
+    fmt = get_format(format) if format else find_format(path_obj, None, {"dtype": 1})
+    if fmt.writer is None or kind not in fmt.writes:
+        writable = [f.name for f in _writers_for(kind)]
+        raise UnsupportedFormatError(
+            f"{fmt.name} cannot hold a {kind} here; write it as one of {', '.join(writable)}."
+        )
+    if dataset is not None:
+        options["dataset"] = dataset
+    writer = fmt.load("writer")
+    try:
+        writer(obj, path_obj, overwrite=overwrite, **options)
+    except (NeurolintError, MissingDependencyError):
+        raise
+    except OSError as exc:
+        raise CorruptFileError(f"Could not write {path_obj}: {exc}.") from exc
+    return path_obj
+
+
+def _writers_for(kind: str) -> list[Any]:
+    from .registry import FORMATS
+
+    return [f for f in FORMATS if kind in f.writes]

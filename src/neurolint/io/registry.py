@@ -1,0 +1,152 @@
+"""The table of formats: which reader and writer handle a path, found by sniffing.
+
+Readers and writers are named as ``"module:function"`` strings and imported only when used,
+so that knowing the formats costs no import of MNE, SpikeInterface or pynwb.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..core.errors import UnsupportedFormatError
+
+__all__ = ["FORMATS", "Format", "find_format", "get_format", "split_dataset_path"]
+
+
+@dataclass(frozen=True)
+class Format:
+    """A file format neurolint reads and possibly writes."""
+
+    name: str
+    extensions: tuple[str, ...]
+    description: str
+    reader: str | None = None
+    writer: str | None = None
+    #: object kinds the writer accepts: "timeseries", "movie", "volumes"
+    writes: tuple[str, ...] = ()
+
+    def load(self, which: str) -> Callable[..., Any]:
+        target = self.reader if which == "reader" else self.writer
+        if target is None:
+            raise UnsupportedFormatError(f"neurolint cannot {which[:-2]} {self.name} files.")
+        module, func = target.split(":")
+        return getattr(importlib.import_module(f"neurolint.io.{module}"), func)
+
+
+# Extensions MNE's read_raw dispatches on (checked against MNE by a test).
+MNE_EXTENSIONS = (
+    ".edf", ".bdf", ".gdf", ".vhdr", ".ahdr", ".fif", ".fif.gz", ".set", ".cnt", ".mff",
+    ".nxe", ".mefd", ".hdr", ".snirf", ".mat", ".data", ".sqd", ".con", ".ds", ".txt",
+    ".dap", ".rs3", ".cdt", ".cdt.dpa", ".cdt.cef", ".cef", ".nedf", ".asc", ".ns3", ".lay",
+    ".eeg",
+)  # fmt: skip
+
+FORMATS: tuple[Format, ...] = (
+    Format("fif", (".fif", ".fif.gz"), "MNE FIF", "mne_formats:read_mne", "mne_formats:write_fif",
+           ("timeseries",)),
+    Format("edf", (".edf",), "European Data Format", "mne_formats:read_mne", "edf:write_edf",
+           ("timeseries",)),
+    Format("bdf", (".bdf",), "BioSemi Data Format", "mne_formats:read_mne", "edf:write_edf",
+           ("timeseries",)),
+    Format("mne", tuple(e for e in MNE_EXTENSIONS if e not in (".fif", ".fif.gz", ".edf", ".bdf")),
+           "any format MNE reads (BrainVision, EEGLAB, Nihon Kohden, GDF, CNT, ...)",
+           "mne_formats:read_mne"),
+    Format("xdf", (".xdf", ".xdfz"), "Lab Streaming Layer recording", "xdf:read_xdf"),
+    Format("spikeglx", (".ap.bin", ".lf.bin", ".nidq.bin", ".ap.meta", ".lf.meta", ".nidq.meta"),
+           "SpikeGLX (file or folder)", "ephys_formats:read_spikeglx"),
+    Format("openephys", (".oebin", ".continuous"), "Open Ephys (file or folder)",
+           "ephys_formats:read_openephys"),
+    Format("neo", (), "any format SpikeInterface/neo reads (Intan, Blackrock, Plexon, ...)",
+           "ephys_formats:read_neo"),
+    Format("binary", (".raw", ".bin", ".dat"), "raw binary with a JSON sidecar or options",
+           "binary:read_binary", "binary:write_binary", ("timeseries",)),
+    Format("nwb", (".nwb",), "Neurodata Without Borders", "nwb:read_nwb", "nwb:write_nwb",
+           ("timeseries", "movie")),
+    Format("tiff", (".tif", ".tiff"), "multipage TIFF movie", "tiff:read_tiff", "tiff:write_tiff",
+           ("movie",)),
+    Format("hdf5", (".h5", ".hdf5", ".hdf"), "HDF5 dataset (path.h5:/dataset)", "hdf5:read_hdf5",
+           "hdf5:write_hdf5", ("timeseries", "movie", "volumes")),
+    Format("nifti", (".nii", ".nii.gz"), "NIfTI-1/2 volume series", "nifti:read_nifti",
+           "nifti:write_nifti", ("volumes",)),
+    Format("npy", (".npy",), "NumPy array", "numpy_format:read_npy", "numpy_format:write_npy",
+           ("timeseries", "movie", "volumes")),
+)  # fmt: skip
+
+_BY_NAME = {f.name: f for f in FORMATS}
+
+
+def get_format(name: str) -> Format:
+    """The format called ``name``."""
+    try:
+        return _BY_NAME[name]
+    except KeyError:
+        raise UnsupportedFormatError(
+            f"Unknown format {name!r}; use one of {', '.join(_BY_NAME)}."
+        ) from None
+
+
+def split_dataset_path(path: str | Path) -> tuple[Path, str | None]:
+    """Split ``"file.h5:/group/data"`` into the file and the dataset path."""
+    text = str(path)
+    for ext in (".h5:", ".hdf5:", ".hdf:", ".nwb:"):
+        i = text.lower().find(ext)
+        if i >= 0:
+            cut = i + len(ext) - 1
+            return Path(text[:cut]), text[cut + 1 :] or None
+    return Path(text), None
+
+
+def _suffixes(path: Path) -> list[str]:
+    """Candidate extensions, longest first: ``x.ap.bin`` → ``.ap.bin``, ``.bin``."""
+    parts = [s.lower() for s in path.suffixes]
+    return ["".join(parts[i:]) for i in range(len(parts))]
+
+
+def _sniff_dir(path: Path) -> Format | None:
+    names = {p.name.lower() for p in path.iterdir()}
+    if any(n.endswith((".ap.meta", ".lf.meta", ".nidq.meta")) for n in names):
+        return _BY_NAME["spikeglx"]
+    if "settings.xml" in names or "structure.oebin" in names or any(
+        n.endswith(".continuous") for n in names
+    ):
+        return _BY_NAME["openephys"]
+    if path.suffix.lower() in (".ds", ".mff"):
+        return _BY_NAME["mne"]
+    return _BY_NAME["neo"]
+
+
+def _has_sidecar(path: Path) -> bool:
+    from .binary import find_sidecar
+
+    return find_sidecar(path) is not None
+
+
+def find_format(path: Path, format: str | None = None, options: dict | None = None) -> Format:
+    """Choose the format of ``path``: by name if given, else by folder contents and extension."""
+    if format is not None:
+        return get_format(format)
+    if path.is_dir():
+        return _sniff_dir(path)
+    for ext in _suffixes(path):
+        if ext in (".raw", ".bin", ".dat"):
+            # Shared extensions: a sidecar or a SpikeGLX .meta decides; else let MNE try.
+            if ext == ".bin" and path.with_suffix(".meta").exists():
+                return _BY_NAME["spikeglx"]
+            if _has_sidecar(path) or {"dtype", "n_channels"} & set(options or {}):
+                return _BY_NAME["binary"]
+            if ext == ".raw":
+                return _BY_NAME["neo"]
+            return _BY_NAME["mne"]
+        for fmt in FORMATS:
+            if ext in fmt.extensions:
+                return fmt
+    known = sorted({e for f in FORMATS for e in f.extensions})
+    raise UnsupportedFormatError(
+        f"Unknown file type {''.join(path.suffixes) or '(no extension)'} for {path.name}; "
+        f"neurolint reads {', '.join(known)} and folders of SpikeGLX/Open Ephys/neo data, "
+        "or pass format=NAME (--format)."
+    )

@@ -1,0 +1,38 @@
+"""Shared fixtures."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    """The folder of real recordings (``../shared/data``); skips when it is absent."""
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"real recordings not available ({SHARED_DATA} is absent)")
+    return SHARED_DATA
+
+
+@pytest.fixture
+def rng() -> np.random.Generator:
+    return np.random.default_rng(0)
+
+
+@pytest.fixture
+def small_ts(rng):
+    """A 4-channel, 2 s, 250 Hz EEG-like TimeSeries with names, types, units and positions."""
+    from neurolint.core import ChannelInfo, TimeSeries
+
+    data = (rng.standard_normal((4, 500)) * 1e-5).astype(np.float32)
+    info = ChannelInfo(
+        ["Fp1", "Cz", "EOG1", "ECG"],
+        ["eeg", "eeg", "eog", "ecg"],
+        "V",
+        [[-0.03, 0.08, 0.0], [0.0, 0.0, 0.1], [np.nan] * 3, [np.nan] * 3],
+    )
+    return TimeSeries(data, 250.0, info)
