@@ -19,8 +19,13 @@ __all__ = ["read_npy", "write_npy"]
 def _header(path: Path) -> tuple[tuple[int, ...], bool, np.dtype, int]:
     try:
         with open(path, "rb") as fh:
-            version = np.lib.format.read_magic(fh)
-            shape, fortran, dtype = np.lib.format._read_array_header(fh, version)
+            major, _ = np.lib.format.read_magic(fh)
+            read_header = (
+                np.lib.format.read_array_header_1_0
+                if major == 1
+                else np.lib.format.read_array_header_2_0
+            )
+            shape, fortran, dtype = read_header(fh)
             return shape, fortran, dtype, fh.tell()
     except ValueError as exc:
         raise CorruptFileError(f"{path} is not a valid .npy file ({exc}).") from None

@@ -144,9 +144,7 @@ def find_format(path: Path, format: str | None = None, options: dict | None = No
         for fmt in FORMATS:
             if ext in fmt.extensions:
                 return fmt
-    known = sorted({e for f in FORMATS for e in f.extensions})
     raise UnsupportedFormatError(
-        f"Unknown file type {''.join(path.suffixes) or '(no extension)'} for {path.name}; "
-        f"neurolint reads {', '.join(known)} and folders of SpikeGLX/Open Ephys/neo data, "
-        "or pass format=NAME (--format)."
+        f"Unknown file type {''.join(path.suffixes) or '(no extension)'} for {path.name}; run "
+        "`neurolint formats` to see what neurolint reads, or force one with format=NAME (--format)."
     )

@@ -1,0 +1,1 @@
+"""The ``neurolint`` command line (one typer app; one module per verb group)."""

@@ -1,0 +1,1 @@
+"""Adapters to the ecosystem (MNE, SpikeInterface, NWB); heavy packages are imported lazily."""

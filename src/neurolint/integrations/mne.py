@@ -1,0 +1,178 @@
+"""TimeSeries <-> MNE ``Raw``, lazily where the data already live in a file MNE reads."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+import numpy as np
+
+from ..core.channels import UNIT_SCALE_TO_SI, ChannelInfo, normalize_unit, unit_scale
+from ..core.errors import UnitsError
+from ..core.timeseries import TimeSeries
+
+__all__ = ["MNERawArray", "from_mne", "to_mne"]
+
+logger = logging.getLogger("neurolint")
+
+# MNE channel type -> neurolint type (anything else is "misc")
+_FROM_MNE = {
+    "eeg": "eeg",
+    "mag": "meg",
+    "grad": "meg",
+    "ref_meg": "meg",
+    "eog": "eog",
+    "ecg": "ecg",
+    "emg": "emg",
+    "seeg": "seeg",
+    "dbs": "seeg",
+    "ecog": "ecog",
+}
+_TO_MNE = {"eeg": "eeg", "eog": "eog", "ecg": "ecg", "emg": "emg", "seeg": "seeg", "ecog": "ecog"}
+# FIFF unit codes MNE keeps per channel (FIFF.FIFF_UNIT_V, _T, _T_M).
+_FIFF_UNITS = {107: "V", 112: "T", 201: "T/m"}
+_STIM_KIND = 3  # FIFF.FIFFV_STIM_CH
+_DESCRIPTION_KEY = "neurolint_types"
+
+
+_ORIG_FORMAT = {"single": np.float32, "double": np.float64, "int": np.int32, "short": np.int16}
+
+
+class MNERawArray:
+    """Array-like view of an MNE ``Raw``, ``(n_channels, n_times)``, read with ``get_data``."""
+
+    def __init__(self, raw: Any) -> None:
+        self.raw = raw
+        self.shape = (raw.info["nchan"], raw.n_times)
+        # The sample type on disk, for `info`; get_data itself returns float64.
+        self.dtype = np.dtype(_ORIG_FORMAT.get(getattr(raw, "orig_format", None), np.float64))
+
+    ndim = 2
+
+    def __getitem__(self, key: tuple[Any, slice]) -> np.ndarray:
+        ch_key, time = key
+        picks = np.arange(self.shape[0])[ch_key] if isinstance(ch_key, slice) else np.asarray(ch_key)
+        start, stop, _ = time.indices(self.shape[1])
+        return self.raw.get_data(picks=picks, start=start, stop=max(start, stop), verbose="error")
+
+
+def _positions(raw: Any) -> np.ndarray | None:
+    pos = np.array([ch["loc"][:3] for ch in raw.info["chs"]], dtype=float)
+    unknown = ~np.isfinite(pos).all(axis=1) | (np.abs(pos).sum(axis=1) == 0)
+    pos[unknown] = np.nan
+    return None if unknown.all() else pos
+
+
+def _unit(raw: Any, ch: dict) -> str:
+    """The unit of the data MNE returns for a channel.
+
+    Readers that keep the file's own unit (EDF, BrainVision) tell apart a channel without
+    physical units, which MNE leaves unscaled but labels volts.
+    """
+    if ch["kind"] == _STIM_KIND:
+        return "a.u."  # MNE labels trigger channels volts; they are codes
+    unit = _FIFF_UNITS.get(int(ch["unit"]), "a.u.")
+    orig = getattr(raw, "_orig_units", None) or {}
+    if ch["ch_name"] in orig:
+        original = normalize_unit(orig[ch["ch_name"]])
+        if original not in UNIT_SCALE_TO_SI:
+            return original
+    return unit
+
+
+def _saved_types(raw: Any) -> dict[str, str]:
+    """Types MNE cannot express (ephys, lfp), kept by :func:`to_mne` in the description."""
+    text = raw.info.get("description") or ""
+    try:
+        saved = json.loads(text).get(_DESCRIPTION_KEY, {})
+    except (ValueError, AttributeError):
+        return {}
+    return saved if isinstance(saved, dict) else {}
+
+
+def from_mne(raw: Any, *, source: str | None = None, meta: dict | None = None) -> TimeSeries:
+    """Wrap an MNE ``Raw`` as a lazy TimeSeries (no data are loaded or copied).
+
+    Channel types map onto neurolint's (``mag``/``grad`` → ``meg``, ``dbs`` → ``seeg``,
+    stimulus and other auxiliary channels → ``misc``); data keep MNE's SI units (V, T, T/m).
+    """
+    mne_types = raw.get_channel_types()
+    saved = _saved_types(raw)
+    types = [saved.get(n, _FROM_MNE.get(t, "misc")) for n, t in zip(raw.ch_names, mne_types, strict=True)]
+    units = [_unit(raw, ch) for ch in raw.info["chs"]]
+    channels = ChannelInfo(raw.ch_names, types, units, _positions(raw))
+    filenames = [f for f in getattr(raw, "filenames", ()) if f]
+    meta = dict(meta or {})
+    meta.setdefault("bads", list(raw.info["bads"]))
+    if raw.info.get("meas_date") is not None:
+        meta.setdefault("meas_date", raw.info["meas_date"].isoformat())
+    return TimeSeries(
+        MNERawArray(raw),
+        raw.info["sfreq"],
+        channels,
+        source=source or (str(filenames[0]) if filenames else None),
+        meta=meta,
+    )
+
+
+def to_mne(ts: TimeSeries, *, copy_data: bool = False) -> Any:
+    """Return an MNE ``Raw`` holding the TimeSeries' channels and samples.
+
+    A series read through MNE gives back its own (file-backed) ``Raw``, picked and cropped
+    to the view, without loading data unless ``copy_data``. Other series are loaded into an
+    ``mne.io.RawArray`` in SI units; types MNE lacks (``ephys``, ``lfp``) become ``misc`` and
+    are remembered in ``info["description"]`` so that :func:`from_mne` restores them
+    (voltage channels of those types go in as ``bio``, which MNE keeps in volts).
+
+    Raises
+    ------
+    UnitsError
+        If a voltage channel (eeg, eog, ...) has arbitrary or unknown units, which MNE would
+        silently take for volts.
+    """
+    import mne
+
+    if isinstance(ts._data, MNERawArray):
+        raw = ts._data.raw.copy()
+        if ts.ch_names != raw.ch_names:
+            raw.pick(ts.ch_names)
+        if ts._start != 0 or ts._stop != raw.n_times:
+            sf = raw.info["sfreq"]
+            raw.crop(ts._start / sf, (ts._stop - 1) / sf, include_tmax=True, verbose="error")
+        if raw.n_times == ts.n_samples:
+            return raw.load_data(verbose="error") if copy_data else raw
+        logger.debug("crop gave %d samples for %d; loading instead", raw.n_times, ts.n_samples)
+    names, types, units = ts.ch_names, ts.channels.types, ts.channels.units
+    scale = np.ones(len(names))
+    mne_types = []
+    for i, (name, kind, unit) in enumerate(zip(names, types, units, strict=True)):
+        if kind == "meg":
+            mne_types.append("grad" if unit in ("T/m", "fT/cm") else "mag")
+        elif kind in ("ephys", "lfp") and unit in ("V", "mV", "uV", "nV"):
+            mne_types.append("bio")
+        else:
+            mne_types.append(_TO_MNE.get(kind, "misc"))
+        if mne_types[-1] == "misc" and unit == "a.u.":
+            continue
+        try:
+            scale[i] = unit_scale(unit, name)
+        except UnitsError:
+            if mne_types[-1] != "misc":
+                raise
+    info = mne.create_info(names, ts.sampling_rate, mne_types, verbose="error")
+    extra = {n: t for n, t in zip(names, types, strict=True) if t in ("ephys", "lfp")}
+    if extra:
+        info["description"] = json.dumps({_DESCRIPTION_KEY: extra})
+    data = ts.get_data().astype(np.float64)
+    data *= scale[:, None]
+    raw = mne.io.RawArray(data, info, verbose="error")
+    pos = ts.channels.positions
+    if pos is not None:
+        with raw.info._unlock():
+            for ch, xyz in zip(raw.info["chs"], pos, strict=True):
+                if np.isfinite(xyz).all():
+                    ch["loc"][:3] = xyz
+    bads = [b for b in ts.meta.get("bads", []) if b in names]
+    raw.info["bads"] = bads
+    return raw

@@ -1,0 +1,88 @@
+"""Every format MNE reads (EDF, BDF, FIF, BrainVision, EEGLAB, Nihon Kohden, ...), and FIF out."""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from pathlib import Path
+from typing import Any
+
+from ..core.errors import CorruptFileError
+from ..core.timeseries import TimeSeries
+from ._atomic import atomic_path
+
+__all__ = ["check_edf_size", "read_mne", "write_fif"]
+
+logger = logging.getLogger("neurolint")
+
+# MNE's warnings that mean data are missing: refuse rather than read less than the file claims.
+_TRUNCATION_HINTS = ("does not match the file size", "truncated", "incomplete")
+
+
+def check_edf_size(path: Path) -> None:
+    """Compare an EDF/BDF header's record count with the file size."""
+    with open(path, "rb") as fh:
+        head = fh.read(256)
+        if len(head) < 256:
+            raise CorruptFileError(f"{path} is too short to be EDF/BDF (header cut off).")
+        try:
+            n_records = int(head[236:244].decode("ascii").strip())
+            n_signals = int(head[252:256].decode("ascii").strip())
+        except ValueError:
+            raise CorruptFileError(f"{path} has a malformed EDF/BDF header.") from None
+        fh.seek(256 + n_signals * 216)
+        raw_counts = fh.read(n_signals * 8)
+    try:
+        per_record = sum(int(raw_counts[i * 8 : i * 8 + 8].decode("ascii")) for i in range(n_signals))
+    except ValueError:
+        raise CorruptFileError(f"{path} has a malformed EDF/BDF signal header.") from None
+    width = 3 if path.suffix.lower() == ".bdf" else 2
+    expected = 256 * (n_signals + 1) + n_records * per_record * width
+    actual = path.stat().st_size
+    if n_records > 0 and actual < expected:
+        got = (actual - 256 * (n_signals + 1)) // max(1, per_record * width)
+        raise CorruptFileError(
+            f"{path.name} is truncated: its header promises {n_records} data records but the "
+            f"file holds {got}; re-copy or re-export it (or repair the header's record count)."
+        )
+
+
+def read_mne(path: Path, *, infer_types: bool = True, **options: Any) -> TimeSeries:
+    """Read any file MNE's ``read_raw`` reads, lazily (``preload=False``).
+
+    EDF/BDF labels such as ``"EEG Fp1"`` give type and name (MNE's ``infer_types``) unless
+    ``infer_types=False``. Warnings MNE raises while reading are kept in ``meta`` and logged;
+    those that mean missing data become errors.
+    """
+    import mne
+
+    suffix = path.suffix.lower()
+    if suffix in (".edf", ".bdf"):
+        check_edf_size(path)
+        options["infer_types"] = infer_types
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        raw = mne.io.read_raw(path, preload=False, verbose="error", **options)
+    messages = [str(w.message).split("\n")[0] for w in caught]
+    for msg in messages:
+        if any(h in msg.lower() for h in _TRUNCATION_HINTS):
+            raise CorruptFileError(f"{path.name} is incomplete ({msg}); re-copy or re-export it.")
+        logger.warning("%s: %s", path.name, msg)
+    from ..integrations.mne import from_mne
+
+    fmt = {".edf": "edf", ".bdf": "bdf", ".fif": "fif", ".gz": "fif"}.get(suffix, "mne")
+    return from_mne(
+        raw, source=str(path), meta={"format": fmt, "reader": type(raw).__name__,
+                                     "reader_warnings": messages}
+    )  # fmt: skip
+
+
+def write_fif(ts: TimeSeries, path: Path, *, overwrite: bool = False, **_: Any) -> None:
+    """Write a FIF file (types, units, positions and bad channels kept)."""
+    from ..integrations.mne import to_mne
+
+    raw = to_mne(ts)
+    with atomic_path(path, overwrite) as tmp, warnings.catch_warnings():
+        # The temporary name does not follow MNE's "_raw.fif" naming convention.
+        warnings.filterwarnings("ignore", message=".*does not conform to MNE naming.*")
+        raw.save(tmp, overwrite=True, split_size="2GB", verbose="error")

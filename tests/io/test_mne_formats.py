@@ -1,0 +1,95 @@
+"""Formats read through MNE, FIF/EDF/BDF writers, and the MNE adapter."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import neurolint as nl
+from neurolint.core import ChannelInfo, TimeSeries
+from neurolint.core.errors import CorruptFileError, UnitsError
+from neurolint.integrations.mne import MNERawArray
+
+
+@pytest.fixture
+def mixed_ts(rng):
+    data = (rng.standard_normal((6, 1000)) * 2e-5).astype(np.float32)
+    data[4] *= 1e6  # the lfp channel is in microvolts
+    info = ChannelInfo(
+        ["Fp1", "Cz", "EOG1", "ECG", "LFP1", "Trig"],
+        ["eeg", "eeg", "eog", "ecg", "lfp", "misc"],
+        ["V", "V", "V", "V", "uV", "a.u."],
+        [[-0.03, 0.08, 0.0], [0.0, 0.0, 0.1]] + [[np.nan] * 3] * 4,
+    )
+    return TimeSeries(data, 250.0, info)
+
+
+def _in_volts(ts):
+    scale = np.array([1e-6 if u == "uV" else 1.0 for u in ts.channels.units], dtype=np.float32)
+    return ts.get_data() * scale[:, None]
+
+
+def test_fif_round_trip_keeps_names_types_units_positions(tmp_path, mixed_ts):
+    back = nl.read(nl.write(mixed_ts, tmp_path / "x_raw.fif"))
+    assert back.ch_names == mixed_ts.ch_names
+    assert back.channels.types == mixed_ts.channels.types
+    assert back.channels.units == ("V", "V", "V", "V", "V", "a.u.")
+    np.testing.assert_allclose(back.channels.positions[:2], mixed_ts.channels.positions[:2])
+    np.testing.assert_allclose(back.get_data(), _in_volts(mixed_ts), rtol=1e-6, atol=1e-12)
+    assert back.sampling_rate == 250.0 and back.meta["format"] == "fif"
+
+
+@pytest.mark.parametrize(("ext", "levels"), [("edf", 2**16), ("bdf", 2**24)])
+def test_edf_bdf_round_trip_within_quantisation(tmp_path, mixed_ts, ext, levels):
+    ts = mixed_ts.pick(["Fp1", "Cz", "EOG1", "ECG", "LFP1"])
+    back = nl.read(nl.write(ts, tmp_path / f"x.{ext}"))
+    assert back.ch_names == ts.ch_names
+    # EDF+ has no lfp type: it comes back as misc, in volts.
+    assert back.channels.types == ("eeg", "eeg", "eog", "ecg", "misc")
+    expected = _in_volts(ts)
+    step = (expected.max(axis=1) - expected.min(axis=1)) / (levels - 1)
+    err = np.abs(back.get_data() - expected).max(axis=1)
+    assert np.all(err <= step * 1.01 + 1e-12)
+
+
+def test_to_mne_of_an_mne_backed_view_is_lazy_and_exact(shared_data):
+    ts = nl.read(shared_data / "eeg/formats/test.edf")
+    view = ts.pick(["T3", "Fp1"]).frame_slice(256, 1280)
+    raw = view.to_mne()
+    assert not raw.preload
+    assert raw.ch_names == ["T3", "Fp1"] and raw.n_times == 1024
+    np.testing.assert_allclose(raw.get_data(), view.get_data(), rtol=1e-6)
+
+
+def test_from_mne_wraps_without_loading(rng):
+    mne = pytest.importorskip("mne")
+    info = mne.create_info(["a", "b", "stim"], 100.0, ["eeg", "mag", "stim"])
+    raw = mne.io.RawArray(rng.standard_normal((3, 500)), info, verbose="error")
+    raw.info["bads"] = ["a"]
+    ts = nl.from_mne(raw)
+    assert isinstance(ts._data, MNERawArray)
+    assert ts.channels.types == ("eeg", "meg", "misc")
+    assert ts.channels.units == ("V", "T", "a.u.")
+    assert ts.meta["bads"] == ["a"]
+    np.testing.assert_allclose(ts.get_data(10, 20), raw.get_data(start=10, stop=20), rtol=1e-6)
+    assert nl.to_mne(ts).info["bads"] == ["a"]
+
+
+def test_to_mne_refuses_voltage_channels_without_units(rng):
+    ts = TimeSeries(rng.standard_normal((2, 10)), 100.0, ChannelInfo(["a", "b"], "eeg", "a.u."))
+    with pytest.raises(UnitsError, match="cannot be converted to volts"):
+        ts.to_mne()
+
+
+def test_truncated_edf_is_refused(tmp_path, shared_data):
+    raw = (shared_data / "eeg/formats/test.edf").read_bytes()
+    cut = tmp_path / "cut.edf"
+    cut.write_bytes(raw[: len(raw) // 2])
+    with pytest.raises(CorruptFileError, match="truncated"):
+        nl.read(cut)
+    (tmp_path / "tiny.edf").write_bytes(raw[:100])
+    with pytest.raises(CorruptFileError):
+        nl.read(tmp_path / "tiny.edf")
+    (tmp_path / "garbage.fif").write_bytes(b"\x00" * 1000)
+    with pytest.raises(CorruptFileError, match="Could not read"):
+        nl.read(tmp_path / "garbage.fif")
