@@ -9,7 +9,12 @@ from hypothesis import strategies as st
 from scipy import ndimage, signal
 
 from neurolint.core import Movie, TimeSeries
-from neurolint.core.chunks import chunk_bounds, get_global_job_options, job_options, set_global_job_options
+from neurolint.core.chunks import (
+    chunk_bounds,
+    get_global_job_options,
+    job_options,
+    set_global_job_options,
+)
 from neurolint.core.errors import ParameterError
 
 
@@ -28,7 +33,9 @@ def _fir(kernel):
     extra_margin=st.integers(0, 20),
     seed=st.integers(0, 2**16),
 )
-def test_fir_filter_by_chunks_equals_whole_array(n_samples, chunk_size, half_width, extra_margin, seed):
+def test_fir_filter_by_chunks_equals_whole_array(
+    n_samples, chunk_size, half_width, extra_margin, seed
+):
     rng = np.random.default_rng(seed)
     data = rng.standard_normal((3, n_samples)).astype(np.float32)
     kernel = rng.standard_normal(2 * half_width + 1).astype(np.float32)
@@ -71,7 +78,9 @@ def test_parallel_workers_give_the_same_result_in_order(pool, rng):
         _fir(np.hanning(31).astype(np.float32)), margin=15, chunk_duration=0.3, n_jobs=2, pool=pool
     )
     np.testing.assert_array_equal(serial, parallel)
-    per_chunk = ts.map_chunks(lambda d, c: signal.sosfilt(sos, d).std(), trim=False, chunk_duration="1s")
+    per_chunk = ts.map_chunks(
+        lambda d, c: signal.sosfilt(sos, d).std(), trim=False, chunk_duration="1s"
+    )
     assert len(per_chunk) == 5
 
 

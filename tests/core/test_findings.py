@@ -29,9 +29,18 @@ def _qc():
 
 def test_qc_json_has_the_documented_top_level_fields():
     data = json.loads(_qc().to_json())
-    assert {"schema_version", "score", "sampling_rate", "duration", "channels", "events"} <= set(data)
+    assert {"schema_version", "score", "sampling_rate", "duration", "channels", "events"} <= set(
+        data
+    )
     assert set(data["channels"][1]) >= {"name", "type", "status", "reasons", "scores"}
-    assert set(data["events"][0]) >= {"onset", "duration", "channels", "kind", "confidence", "detector"}
+    assert set(data["events"][0]) >= {
+        "onset",
+        "duration",
+        "channels",
+        "kind",
+        "confidence",
+        "detector",
+    }
 
 
 def test_qc_round_trips_through_json():
@@ -56,7 +65,13 @@ def test_findings_are_validated():
     with pytest.raises(ParameterError, match="score"):
         QCResult(score=120, sampling_rate=1, duration=1)
     with pytest.raises(ParameterError, match="quality"):
-        QCResult(score=1, sampling_rate=1, duration=1, channels=[ChannelStatus("a")], quality=np.ones((2, 3)))
+        QCResult(
+            score=1,
+            sampling_rate=1,
+            duration=1,
+            channels=[ChannelStatus("a")],
+            quality=np.ones((2, 3)),
+        )
 
 
 def test_future_schema_versions_are_refused_clearly():

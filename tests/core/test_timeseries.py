@@ -87,7 +87,9 @@ def test_unordered_channel_reads_work_on_stores_that_need_sorted_indices(tmp_pat
 def test_pickle_of_file_backed_series_carries_no_samples(tmp_path, rng):
     data = rng.integers(-1000, 1000, size=(100_000, 8)).astype(np.int16)
     data.tofile(tmp_path / "x.bin")
-    ts = TimeSeries(BinaryFileArray(tmp_path / "x.bin", "<i2", data.shape), 1000.0, layout="samples_first")
+    ts = TimeSeries(
+        BinaryFileArray(tmp_path / "x.bin", "<i2", data.shape), 1000.0, layout="samples_first"
+    )
     payload = pickle.dumps(ts.pick([2, 5]).frame_slice(10, 90_000))
     assert len(payload) < 5_000
     back = pickle.loads(payload)
@@ -95,7 +97,9 @@ def test_pickle_of_file_backed_series_carries_no_samples(tmp_path, rng):
 
 
 def test_pickle_of_memmap_sends_a_path(tmp_path, rng):
-    mm = np.lib.format.open_memmap(tmp_path / "m.npy", mode="w+", dtype=np.float32, shape=(4, 50_000))
+    mm = np.lib.format.open_memmap(
+        tmp_path / "m.npy", mode="w+", dtype=np.float32, shape=(4, 50_000)
+    )
     mm[:] = rng.standard_normal(mm.shape)
     mm.flush()
     ro = np.load(tmp_path / "m.npy", mmap_mode="r")

@@ -55,22 +55,33 @@ def test_integer_binary_keeps_values_through_a_gain(tmp_path, small_ts):
 
 
 def test_size_not_a_multiple_of_the_frame_is_refused(tmp_path):
-    path = _write_raw(tmp_path, np.zeros(1001, np.int16), sample_rate=1000, shape=[-1, 4], dtype="int16")
+    path = _write_raw(
+        tmp_path, np.zeros(1001, np.int16), sample_rate=1000, shape=[-1, 4], dtype="int16"
+    )
     with pytest.raises(ShapeError, match="not a multiple of 4 channels"):
         nl.read(path)
 
 
 def test_sidecar_contradicting_the_file_or_options_is_refused(tmp_path):
     path = _write_raw(
-        tmp_path, np.zeros(4000, np.int16), sample_rate=1000, shape=[-1, 4], dtype="int16", n_samples=2000
+        tmp_path,
+        np.zeros(4000, np.int16),
+        sample_rate=1000,
+        shape=[-1, 4],
+        dtype="int16",
+        n_samples=2000,
     )
     with pytest.raises(SidecarError, match="says 2000 samples"):
         nl.read(path)
-    (tmp_path / "rec.json").write_text(json.dumps({"sample_rate": 1000, "shape": [-1, 4], "dtype": "int16"}))
+    (tmp_path / "rec.json").write_text(
+        json.dumps({"sample_rate": 1000, "shape": [-1, 4], "dtype": "int16"})
+    )
     with pytest.raises(SidecarError, match="contradicts"):
         nl.read(path, n_channels=8)
     (tmp_path / "rec.json").write_text(
-        json.dumps({"sample_rate": 1000, "shape": [-1, 4], "dtype": "int16", "channel_names": ["a"]})
+        json.dumps(
+            {"sample_rate": 1000, "shape": [-1, 4], "dtype": "int16", "channel_names": ["a"]}
+        )
     )
     with pytest.raises(SidecarError, match="names 1 channels for 4"):
         nl.read(path)

@@ -25,7 +25,9 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize(("name", "options", "kind", "shape", "rate"), CASES, ids=[c[0] for c in CASES])
+@pytest.mark.parametrize(
+    ("name", "options", "kind", "shape", "rate"), CASES, ids=[c[0] for c in CASES]
+)
 def test_shared_recording_reads(shared_data, name, options, kind, shape, rate):
     obj = nl.read(shared_data / name, **options)
     assert type(obj).__name__ == kind

@@ -14,7 +14,9 @@ def parse_options(pairs: list[str] | None) -> dict[str, Any]:
     for pair in pairs or []:
         key, sep, value = pair.partition("=")
         if not sep or not key.strip():
-            raise ParameterError(f"--option {pair!r} must look like KEY=VALUE, e.g. sampling_rate=1000.")
+            raise ParameterError(
+                f"--option {pair!r} must look like KEY=VALUE, e.g. sampling_rate=1000."
+            )
         try:
             out[key.strip()] = json.loads(value)
         except ValueError:

@@ -15,7 +15,10 @@ def info(
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of text."),
     fmt: str = typer.Option(None, "--format", help="Force a format instead of sniffing it."),
     option: list[str] = typer.Option(
-        None, "--option", "-o", help="Reader option KEY=VALUE (repeatable), e.g. sampling_rate=1000."
+        None,
+        "--option",
+        "-o",
+        help="Reader option KEY=VALUE (repeatable), e.g. sampling_rate=1000.",
     ),
 ) -> None:
     """Describe a recording: modality, shape, rate, duration, channels, dtype, size on disk."""

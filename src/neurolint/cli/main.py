@@ -53,8 +53,6 @@ _info.register(app)
 
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; returns the exit status (0 ok, 1 internal error, 2 bad input or usage)."""
-    import click
-
     from ..core.errors import NeurolintError
 
     args = sys.argv[1:] if argv is None else list(argv)
@@ -67,12 +65,9 @@ def main(argv: list[str] | None = None) -> int:
             traceback.print_exc()
         typer.echo(f"neurolint: error: {exc}", err=True)
         code = 2
-    except click.exceptions.Exit as exc:
+    except typer.Exit as exc:
         code = exc.exit_code
-    except click.ClickException as exc:
-        exc.show()
-        code = exc.exit_code
-    except click.exceptions.Abort:
+    except typer.Abort:
         typer.echo("Aborted.", err=True)
         code = 1
     except OSError as exc:
@@ -80,7 +75,11 @@ def main(argv: list[str] | None = None) -> int:
             traceback.print_exc()
         typer.echo(f"neurolint: error: {exc}; check the path and its permissions.", err=True)
         code = 2
-    except Exception as exc:  # noqa: BLE001 - a bug: say so in one line unless debugging
+    except Exception as exc:  # noqa: BLE001 - a bug: one line unless --debug
+        if hasattr(exc, "show") and hasattr(exc, "exit_code"):
+            # Usage errors (typer ships its own copy of click, so match by shape).
+            exc.show()
+            return _finish(exc.exit_code, argv)
         if debug:
             traceback.print_exc()
         typer.echo(
@@ -89,6 +88,10 @@ def main(argv: list[str] | None = None) -> int:
             err=True,
         )
         code = 1
+    return _finish(code, argv)
+
+
+def _finish(code: int, argv: list[str] | None) -> int:
     if argv is None:
         sys.exit(code)
     return code

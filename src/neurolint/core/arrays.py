@@ -79,7 +79,9 @@ class BinaryFileArray:
         Bytes to skip at the start (a header). default: 0.
     """
 
-    def __init__(self, path: str | os.PathLike, dtype: Any, shape: tuple[int, int], offset: int = 0):
+    def __init__(
+        self, path: str | os.PathLike, dtype: Any, shape: tuple[int, int], offset: int = 0
+    ):
         self.path = os.fspath(path)
         self.dtype = np.dtype(dtype)
         self.shape = (int(shape[0]), int(shape[1]))

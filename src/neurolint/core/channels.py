@@ -130,7 +130,9 @@ class ChannelInfo:
         n = len(names)
         if len(set(names)) != n:
             dup = next(x for i, x in enumerate(names) if x in names[:i])
-            raise ParameterError(f"Channel name {dup!r} appears more than once; names must be unique.")
+            raise ParameterError(
+                f"Channel name {dup!r} appears more than once; names must be unique."
+            )
         types = tuple(str(t).lower() for t in _as_tuple(types, n, "types", "misc"))
         bad = sorted({t for t in types if t not in CHANNEL_TYPES})
         if bad:
@@ -217,9 +219,9 @@ class ChannelInfo:
             "names": list(self.names),
             "types": list(self.types),
             "units": list(self.units),
-            "positions": None if self.positions is None else np.where(
-                np.isnan(self.positions), None, self.positions
-            ).tolist(),
+            "positions": None
+            if self.positions is None
+            else np.where(np.isnan(self.positions), None, self.positions).tolist(),
         }
 
     @classmethod

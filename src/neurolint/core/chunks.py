@@ -75,8 +75,10 @@ def job_options(**kwargs: Any) -> JobOptions:
     given = {k: v for k, v in kwargs.items() if v is not None}
     opts = replace(_GLOBAL, **given)
     n_jobs = opts.n_jobs
-    if isinstance(n_jobs, bool) or not isinstance(n_jobs, (int, np.integer)) or (
-        n_jobs < 1 and n_jobs != -1
+    if (
+        isinstance(n_jobs, bool)
+        or not isinstance(n_jobs, (int, np.integer))
+        or (n_jobs < 1 and n_jobs != -1)
     ):
         raise ParameterError(f"n_jobs={n_jobs!r} must be a positive integer or -1 (all cores).")
     check_option("pool", opts.pool, ("thread", "process"))
@@ -145,7 +147,7 @@ def chunk_bounds(n_samples: int, chunk_size: int, margin: int = 0) -> list[Chunk
 def _chunks_for(series: Any, chunk_size: int | None, margin: int, opts: JobOptions) -> list[Chunk]:
     n = series.n_times
     if chunk_size is None:
-        chunk_size = max(1, int(round(opts.chunk_duration * series.sampling_rate)))
+        chunk_size = max(1, round(opts.chunk_duration * series.sampling_rate))
     return chunk_bounds(n, int(chunk_size), int(margin))
 
 

@@ -44,7 +44,9 @@ SCHEMA_VERSION = "1.0"
 
 def _check_kind(kind: str) -> str:
     if kind not in FINDING_KINDS:
-        raise ParameterError(f"Unknown finding kind {kind!r}; use one of {', '.join(FINDING_KINDS)}.")
+        raise ParameterError(
+            f"Unknown finding kind {kind!r}; use one of {', '.join(FINDING_KINDS)}."
+        )
     return kind
 
 

@@ -173,7 +173,12 @@ class VolumeSeries(_FrameSeries):
         meta: dict | None = None,
     ) -> None:
         super().__init__(
-            data, 1.0 / check_positive("tr", tr), time_axis=time_axis, spacing=voxel_size, source=source, meta=meta
+            data,
+            1.0 / check_positive("tr", tr),
+            time_axis=time_axis,
+            spacing=voxel_size,
+            source=source,
+            meta=meta,
         )
         self.affine = None if affine is None else np.asarray(affine, dtype=float).reshape(4, 4)
 

@@ -89,8 +89,8 @@ class BaseSeries:
 
     def time_slice(self, tmin: float | None = None, tmax: float | None = None) -> Any:
         """Return a lazy view from ``tmin`` to ``tmax`` seconds (``tmax`` excluded)."""
-        start = None if tmin is None else int(round(float(tmin) * self._rate))
-        stop = None if tmax is None else int(round(float(tmax) * self._rate))
+        start = None if tmin is None else round(float(tmin) * self._rate)
+        stop = None if tmax is None else round(float(tmax) * self._rate)
         if (start is not None and start < 0) or (stop is not None and stop < 0):
             raise ParameterError("Times must be >= 0 seconds from the start of the recording.")
         return self.frame_slice(start, stop)

@@ -52,7 +52,9 @@ class MNERawArray:
 
     def __getitem__(self, key: tuple[Any, slice]) -> np.ndarray:
         ch_key, time = key
-        picks = np.arange(self.shape[0])[ch_key] if isinstance(ch_key, slice) else np.asarray(ch_key)
+        picks = (
+            np.arange(self.shape[0])[ch_key] if isinstance(ch_key, slice) else np.asarray(ch_key)
+        )
         start, stop, _ = time.indices(self.shape[1])
         return self.raw.get_data(picks=picks, start=start, stop=max(start, stop), verbose="error")
 
@@ -99,7 +101,9 @@ def from_mne(raw: Any, *, source: str | None = None, meta: dict | None = None) -
     """
     mne_types = raw.get_channel_types()
     saved = _saved_types(raw)
-    types = [saved.get(n, _FROM_MNE.get(t, "misc")) for n, t in zip(raw.ch_names, mne_types, strict=True)]
+    types = [
+        saved.get(n, _FROM_MNE.get(t, "misc")) for n, t in zip(raw.ch_names, mne_types, strict=True)
+    ]
     units = [_unit(raw, ch) for ch in raw.info["chs"]]
     channels = ChannelInfo(raw.ch_names, types, units, _positions(raw))
     filenames = [f for f in getattr(raw, "filenames", ()) if f]

@@ -65,10 +65,11 @@ def read(path: str | os.PathLike, *, format: str | None = None, **options: Any) 
                 f"Option not understood by the {fmt.name} reader ({exc}); check its options."
             ) from None
         raise CorruptFileError(f"Could not read {file_path} as {fmt.description}: {exc}.") from exc
-    except Exception as exc:  # noqa: BLE001 - any library failure becomes one clear line
+    except Exception as exc:
         raise CorruptFileError(
             f"Could not read {file_path} as {fmt.description} ({type(exc).__name__}: "
-            f"{str(exc).strip() or 'no details'}); check that the file is complete and of that format."
+            f"{str(exc).strip() or 'no details'}); check that the file is complete and of "
+            "that format."
         ) from exc
     _probe_end(obj, file_path)
     return obj
@@ -82,7 +83,7 @@ def _probe_end(obj: Series, path: Path) -> None:
             obj.get_data(obj.n_times - 1, obj.n_times)
     except NeurolintError:
         raise
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         raise CorruptFileError(
             f"{path} is truncated or unreadable at its end ({type(exc).__name__}: {exc}); "
             "re-copy or re-export the file."

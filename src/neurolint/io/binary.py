@@ -61,8 +61,10 @@ def _merge(sidecar: dict[str, Any], options: dict[str, Any], source: str) -> dic
         if value is None:
             continue
         skey = rate_key if key == "sampling_rate" and rate_key else key
-        if skey in sidecar and sidecar[skey] != value and not (
-            key == "dtype" and np.dtype(sidecar[skey]) == np.dtype(value)
+        if (
+            skey in sidecar
+            and sidecar[skey] != value
+            and not (key == "dtype" and np.dtype(sidecar[skey]) == np.dtype(value))
         ):
             raise SidecarError(
                 f"{key}={value!r} contradicts the sidecar {source} ({skey}={sidecar[skey]!r}); "
@@ -138,15 +140,21 @@ def read_binary(
     n_ch = meta.get("n_channels")
     if shape is not None:
         if len(shape) != 2 or (shape[0] != -1 and shape[1] != -1 and min(shape) <= 0):
-            raise SidecarError(f"shape {shape} in {source} must be [-1, n_channels] or [n_channels, -1].")
-        shape_ch, shape_lay = (shape[1], "samples_first") if shape[0] == -1 else (shape[0], "channels_first")
+            raise SidecarError(
+                f"shape {shape} in {source} must be [-1, n_channels] or [n_channels, -1]."
+            )
+        shape_ch, shape_lay = (
+            (shape[1], "samples_first") if shape[0] == -1 else (shape[0], "channels_first")
+        )
         if n_ch is not None and int(n_ch) != int(shape_ch):
             raise SidecarError(f"n_channels={n_ch} contradicts shape {shape} in {source}.")
         if lay is not None and lay != shape_lay:
             raise SidecarError(f"layout={lay!r} contradicts shape {shape} in {source}.")
         n_ch, lay = shape_ch, shape_lay
     if n_ch is None:
-        raise SidecarError(f"{path.name}: give the channel count (n_channels= or the sidecar's shape).")
+        raise SidecarError(
+            f"{path.name}: give the channel count (n_channels= or the sidecar's shape)."
+        )
     n_ch = int(n_ch)
     if n_ch <= 0:
         raise SidecarError(f"n_channels={n_ch} must be positive.")

@@ -115,8 +115,9 @@ def read_hdf5(
     layout : {"channels_first", "samples_first"} | None
         For a 2-D dataset. default: attribute ``layout``, else channels first when the first
         axis is the shorter one.
-    channel_names : list of str | None
-        default: attribute ``channel_names``, else ``ch000``...
+    channel_names : list of str | str | None
+        Names, or one comma-separated string. default: attribute ``channel_names``, else
+        ``ch000``...
 
     Returns
     -------
@@ -145,9 +146,10 @@ def read_hdf5(
             if len(candidates) != 1:
                 what = "no dataset" if not candidates else f"{len(candidates)} datasets"
                 listing = _listing(available) if available else "none"
+                example = (candidates or available or [("/name", ())])[0][0]
                 raise ParameterError(
                     f"{path.name} holds {what} with 2 or more dimensions (datasets: {listing}); "
-                    f"name one as {path.name}:/name."
+                    f"name one after a colon, e.g. {path.name}:{example}."
                 )
             name = candidates[0][0]
         else:
@@ -155,9 +157,10 @@ def read_hdf5(
             obj = h5.get(name)
             if not isinstance(obj, h5py.Dataset):
                 kind = "is a group, not a dataset" if obj is not None else "does not exist"
+                example = available[0][0] if available else "/name"
                 raise ParameterError(
                     f"{name} {kind} in {path.name}; available datasets: "
-                    f"{_listing(available) or 'none'} (write {path.name}:/name)."
+                    f"{_listing(available) or 'none'} (name one as {path.name}:{example})."
                 )
         ds = h5[name]
         shape = tuple(int(s) for s in ds.shape or ())
@@ -181,6 +184,8 @@ def read_hdf5(
         if lay is None:
             lay = "channels_first" if shape[0] < shape[1] else "samples_first"
         check_option("layout", lay, ("channels_first", "samples_first"))
+        if isinstance(channel_names, str):  # "a,b,c" from the command line
+            channel_names = [n.strip() for n in channel_names.split(",")]
         names = channel_names if channel_names is not None else _attr(attrs, ("channel_names",))
         n_ch = shape[0] if lay == "channels_first" else shape[1]
         if names is not None and len(names) != n_ch:

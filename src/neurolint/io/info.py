@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -96,7 +95,11 @@ def format_description(desc: dict[str, Any], max_channels: int = 64) -> str:
         lines.extend(f"  {c['name']:<16} {c['type']:<6} {c['unit']}" for c in shown)
         if len(chans) > len(shown):
             lines.append(f"  ... and {len(chans) - len(shown)} more")
-    for key, label in (("tr", "TR"), ("pixel_size_um", "pixel size"), ("voxel_size_mm", "voxel size")):
+    for key, label in (
+        ("tr", "TR"),
+        ("pixel_size_um", "pixel size"),
+        ("voxel_size_mm", "voxel size"),
+    ):
         if key in desc:
             lines.append(f"{label + ':':<15}{desc[key]}")
     return "\n".join(lines)

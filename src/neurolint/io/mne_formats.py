@@ -33,7 +33,9 @@ def check_edf_size(path: Path) -> None:
         fh.seek(256 + n_signals * 216)
         raw_counts = fh.read(n_signals * 8)
     try:
-        per_record = sum(int(raw_counts[i * 8 : i * 8 + 8].decode("ascii")) for i in range(n_signals))
+        per_record = sum(
+            int(raw_counts[i * 8 : i * 8 + 8].decode("ascii")) for i in range(n_signals)
+        )
     except ValueError:
         raise CorruptFileError(f"{path} has a malformed EDF/BDF signal header.") from None
     width = 3 if path.suffix.lower() == ".bdf" else 2

@@ -83,7 +83,7 @@ def read_nifti(path: Path, *, tr: float | None = None) -> VolumeSeries:
         A ``.nii`` or ``.nii.gz`` file. A 3-D image is a series of one volume.
     tr : float | None
         Repetition time in seconds. default: ``None`` (the header's fourth zoom, converted
-        from its ``xyzt_units`` time unit).
+        from its ``xyzt_units`` time unit; an unknown unit is taken as seconds).
 
     Returns
     -------
@@ -185,7 +185,6 @@ def write_nifti(
         header.write_to(fh)
         seek_tell(fh, header.get_data_offset(), write0=True)
         for _, block in vs.iter_chunks(**job_kwargs):
-            # (t, x, y, z) in C order is (z, y, x, t)... reversed: NIfTI stores x fastest,
-            # then y, z and time, i.e. C order of (t, z, y, x).
+            # NIfTI stores x fastest, then y, z, time: C order of (t, z, y, x).
             data = np.ascontiguousarray(block.transpose(0, 3, 2, 1), dtype=np.float32)
             fh.write(memoryview(data).cast("B"))

@@ -119,7 +119,7 @@ class _FrameView:
 
 
 class _OneChannel:
-    """A 1-D dataset seen as ``(n_samples, 1)``: single-channel series stored without a channel axis."""
+    """A 1-D dataset seen as ``(n_samples, 1)``: a single channel stored without its axis."""
 
     def __init__(self, dataset: Any):
         self.dataset = dataset
@@ -200,6 +200,11 @@ def read_nwb(
         raise ParameterError(
             f"series={series!r} and dataset={dataset!r} name different series; give one."
         )
+    if plane is not None:
+        try:
+            plane = int(plane)  # the CLI passes options as text
+        except (TypeError, ValueError):
+            raise ParameterError(f"plane={plane!r} must be a whole number (0, 1, ...).") from None
     wanted = series if series is not None else dataset
     path = Path(path)
     with pynwb.NWBHDF5IO(str(path), "r") as io:
@@ -216,6 +221,8 @@ def read_nwb(
         }
         if isinstance(obj, pynwb.image.ImageSeries):
             return _read_movie(obj, path, key, plane, meta)
+        if plane is not None:
+            raise ParameterError(f"plane={plane} applies to imaging series; {key} is not one.")
         return _read_timeseries(obj, path, key, position_unit, meta, pynwb)
 
 
@@ -313,9 +320,7 @@ def _rate_from_timestamps(stamps: Any, key: str) -> tuple[float, float]:
     """Mean rate of ``stamps`` if every step is within 1 % of the mean step, read blockwise."""
     n = int(stamps.shape[0])
     if n < 2:
-        raise DataValueError(
-            f"{key} has {n} timestamp(s), too few to tell its sampling rate."
-        )
+        raise DataValueError(f"{key} has {n} timestamp(s), too few to tell its sampling rate.")
     first, last = float(stamps[0]), float(stamps[n - 1])
     step = (last - first) / (n - 1)
     if not (np.isfinite(step) and step > 0):
@@ -355,9 +360,8 @@ def _read_movie(obj: Any, path: Path, key: str, plane: int | None, meta: dict) -
                 f"{key} holds 4-D data (t, x, y, z) with {shape[3]} planes; pick one with "
                 f"plane=0..{shape[3] - 1} (--option plane=N)."
             )
-        if not 0 <= int(plane) < shape[3]:
+        if not 0 <= plane < shape[3]:
             raise ParameterError(f"plane={plane} is out of range; {key} has {shape[3]} planes.")
-        plane = int(plane)
     elif len(shape) == 3:
         if plane not in (None, 0):
             raise ParameterError(f"plane={plane} is out of range; {key} holds a single plane.")
@@ -373,9 +377,7 @@ def _read_movie(obj: Any, path: Path, key: str, plane: int | None, meta: dict) -
     meta.update(starting_time=start, unit=normalize_unit(obj.unit))
     if plane is not None:
         meta["plane"] = plane
-    return Movie(
-        store, rate, pixel_size=_pixel_size(obj), source=str(path), meta=meta
-    )
+    return Movie(store, rate, pixel_size=_pixel_size(obj), source=str(path), meta=meta)
 
 
 def _pixel_size(obj: Any) -> tuple[float, float] | None:
@@ -575,18 +577,25 @@ def _add_timeseries(nwbfile: Any, ts: TimeSeries, buffer_len: int, pynwb: Any) -
     info = ts.channels
     volt_like = [u in _VOLT_UNITS for u in info.units]
     scale = np.array(
-        [unit_scale(u, n) if v else 1.0 for u, n, v in zip(info.units, info.names, volt_like, strict=True)],
+        [
+            unit_scale(u, n) if v else 1.0
+            for u, n, v in zip(info.units, info.names, volt_like, strict=True)
+        ],
         dtype=np.float32,
     )
     stored_units = ["V" if v else u for u, v in zip(info.units, volt_like, strict=True)]
-    not_volts = [f"{n} ({u})" for n, u, v in zip(info.names, info.units, volt_like, strict=True) if not v]
+    not_volts = [
+        f"{n} ({u})" for n, u, v in zip(info.names, info.units, volt_like, strict=True) if not v
+    ]
     description = "Signals written by neurolint, in volts."
     if not_volts:
         description = (
             "Signals written by neurolint, in volts except these channels, stored as they are "
             f"with conversion 1.0 in the units given: {', '.join(not_volts)}."
         )
-    device = nwbfile.create_device(name="device", description="recording device (written by neurolint)")
+    device = nwbfile.create_device(
+        name="device", description="recording device (written by neurolint)"
+    )
     group = nwbfile.create_electrode_group(
         name="electrodes", description="all channels", location="unknown", device=device
     )
@@ -595,7 +604,9 @@ def _add_timeseries(nwbfile: Any, ts: TimeSeries, buffer_len: int, pynwb: Any) -
         name="type", description=f"channel type, one of {', '.join(CHANNEL_TYPES)}"
     )
     if not_volts:
-        nwbfile.add_electrode_column(name="unit", description="unit the channel's data are stored in")
+        nwbfile.add_electrode_column(
+            name="unit", description="unit the channel's data are stored in"
+        )
     positions = info.positions
     for i, name in enumerate(info.names):
         row: dict[str, Any] = {
@@ -626,7 +637,9 @@ def _add_timeseries(nwbfile: Any, ts: TimeSeries, buffer_len: int, pynwb: Any) -
 
 
 def _add_movie(nwbfile: Any, movie: Movie, buffer_len: int, pynwb: Any) -> None:
-    device = nwbfile.create_device(name="microscope", description="placeholder written by neurolint")
+    device = nwbfile.create_device(
+        name="microscope", description="placeholder written by neurolint"
+    )
     channel = pynwb.ophys.OpticalChannel(
         name="OpticalChannel", description="placeholder: unknown", emission_lambda=float("nan")
     )
@@ -694,7 +707,7 @@ def write_nwb(
         raise UnsupportedFormatError(
             f"NWB output holds a TimeSeries or a Movie, not a {type(obj).__name__}."
         )
-    buffer_len = max(1, int(round(opts.chunk_duration * obj.sampling_rate)))
+    buffer_len = max(1, round(opts.chunk_duration * obj.sampling_rate))
     nwbfile = _new_file(obj, pynwb)
     if isinstance(obj, TimeSeries):
         _add_timeseries(nwbfile, obj, buffer_len, pynwb)

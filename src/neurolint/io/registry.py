@@ -110,8 +110,10 @@ def _sniff_dir(path: Path) -> Format | None:
     names = {p.name.lower() for p in path.iterdir()}
     if any(n.endswith((".ap.meta", ".lf.meta", ".nidq.meta")) for n in names):
         return _BY_NAME["spikeglx"]
-    if "settings.xml" in names or "structure.oebin" in names or any(
-        n.endswith(".continuous") for n in names
+    if (
+        "settings.xml" in names
+        or "structure.oebin" in names
+        or any(n.endswith(".continuous") for n in names)
     ):
         return _BY_NAME["openephys"]
     if path.suffix.lower() in (".ds", ".mff"):

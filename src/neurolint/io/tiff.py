@@ -8,6 +8,7 @@ records the frame rate and the pixel size.
 
 from __future__ import annotations
 
+import logging
 import math
 import re
 import threading
@@ -158,10 +159,28 @@ class TiffFrames:
             self._tif.close()
 
     def __repr__(self) -> str:
-        return f"TiffFrames({self.path!r}, series={self.series}, shape={self.shape}, dtype={self.dtype})"
+        return (
+            f"TiffFrames({self.path!r}, series={self.series}, shape={self.shape}, "
+            f"dtype={self.dtype})"
+        )
 
 
-def _open_tiff(path: str, series: int, shape: tuple[int, int, int], dtype: Any, memmap: bool) -> Any:
+class _LogErrors(logging.Handler):
+    """Collect the errors tifffile logs (instead of raising) while it parses a file."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = record.getMessage()
+        # tifffile prefixes its messages with the file's repr: keep what follows.
+        self.messages.append(message.split("> ", 1)[-1] if message.startswith("<") else message)
+
+
+def _open_tiff(
+    path: str, series: int, shape: tuple[int, int, int], dtype: Any, memmap: bool
+) -> Any:
     """Open the frames of a TIFF series (module-level so that it pickles)."""
     if memmap:
         import tifffile
@@ -315,19 +334,30 @@ def read_tiff(
     import tifffile
 
     path = Path(path)
+    errors = _LogErrors()
+    logger = logging.getLogger("tifffile")
+    logger.addHandler(errors)
     try:
-        tif = tifffile.TiffFile(path)
+        with tifffile.TiffFile(path) as tif:
+            series = tif.series[0] if tif.series else None
+            file_rate, file_pixel_size, flavour = _metadata(tif)
+            if series is not None:
+                shape = tuple(int(s) for s in series.shape)
+                axes = str(series.axes)
+                dtype = np.dtype(series.dtype)
+                offset = series.dataoffset
     except tifffile.TiffFileError as exc:
         raise CorruptFileError(f"{path} is not a readable TIFF file ({exc}).") from None
-    with tif:
-        if not tif.series:
-            raise CorruptFileError(f"{path} holds no image series; check that it is complete.")
-        series = tif.series[0]
-        file_rate, file_pixel_size, flavour = _metadata(tif)
-        shape = tuple(int(s) for s in series.shape)
-        axes = str(series.axes)
-        dtype = np.dtype(series.dtype)
-        offset = series.dataoffset
+    finally:
+        logger.removeHandler(errors)
+    # tifffile logs a broken page chain and returns the pages before it; that would silently
+    # shorten the movie, so it is an error here.
+    if errors.messages:
+        raise CorruptFileError(
+            f"{path} is truncated or corrupt ({errors.messages[0]}); re-copy or re-export it."
+        )
+    if series is None:
+        raise CorruptFileError(f"{path} holds no image series; check that it is complete.")
     if len(shape) == 2:
         shape = (1, *shape)
     if len(shape) != 3 or axes[-2:] != "YX":

@@ -34,7 +34,10 @@ def _channel_desc(info: dict) -> list[dict]:
     channels = _first(desc, "channels")
     if not isinstance(channels, dict):
         return []
-    return [{k: _first(ch, k, "") for k in ("label", "type", "unit")} for ch in channels.get("channel", [])]
+    return [
+        {k: _first(ch, k, "") for k in ("label", "type", "unit")}
+        for ch in channels.get("channel", [])
+    ]
 
 
 def _is_numeric(stream: dict) -> bool:
@@ -66,25 +69,32 @@ def read_xdf(path: Path, *, stream: str | int | None = None) -> TimeSeries:
     import pyxdf
 
     streams, _ = pyxdf.load_xdf(str(path), dejitter_timestamps=True)
-    names = [f"{_first(s['info'], 'name', '?')} ({_first(s['info'], 'type', '?')})" for s in streams]
+    names = [
+        f"{_first(s['info'], 'name', '?')} ({_first(s['info'], 'type', '?')})" for s in streams
+    ]
     if stream is None:
         candidates = [s for s in streams if _is_numeric(s)]
         if not candidates:
             raise EmptyRecordingError(
-                f"{path.name} has no regularly sampled numeric stream (streams: {', '.join(names)})."
+                f"{path.name} has no regularly sampled numeric stream "
+                f"(streams: {', '.join(names)})."
             )
         chosen = max(candidates, key=lambda s: len(s["time_series"]))
     elif isinstance(stream, int) or str(stream).isdigit():
         idx = int(stream)
         if not 0 <= idx < len(streams):
-            raise ParameterError(f"stream={stream} is out of range; {path.name} has {len(streams)}.")
+            raise ParameterError(
+                f"stream={stream} is out of range; {path.name} has {len(streams)}."
+            )
         chosen = streams[idx]
     else:
         matches = [
             s for s in streams if stream in (_first(s["info"], "name"), _first(s["info"], "type"))
         ]
         if not matches:
-            raise ParameterError(f"No stream {stream!r} in {path.name}; streams: {', '.join(names)}.")
+            raise ParameterError(
+                f"No stream {stream!r} in {path.name}; streams: {', '.join(names)}."
+            )
         chosen = matches[0]
     if not _is_numeric(chosen):
         raise ParameterError(
@@ -94,7 +104,9 @@ def read_xdf(path: Path, *, stream: str | int | None = None) -> TimeSeries:
     info = chosen["info"]
     data = np.asarray(chosen["time_series"], dtype=np.float32)
     # Workers reload the stream from the file rather than receive the samples pickled.
-    store = LazyArray(partial(_load_stream, str(path), streams.index(chosen)), data.shape, data.dtype)
+    store = LazyArray(
+        partial(_load_stream, str(path), streams.index(chosen)), data.shape, data.dtype
+    )
     store._array = data
     n_ch = data.shape[1]
     desc = _channel_desc(info)

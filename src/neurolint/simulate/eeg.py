@@ -62,7 +62,7 @@ def simulate_eeg(
         In-memory, channel types ``eeg``, units ``V``, positions in metres.
     """
     sfreq = check_positive("sampling_rate", sampling_rate)
-    n = int(round(check_positive("duration", duration) * sfreq))
+    n = round(check_positive("duration", duration) * sfreq)
     rng = np.random.default_rng(seed)
     names, pos = _montage_positions(int(n_channels))
     freqs = np.fft.rfftfreq(n, 1 / sfreq)

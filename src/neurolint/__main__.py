@@ -1,0 +1,5 @@
+"""``python -m neurolint``."""
+
+from .cli.main import main
+
+main()

@@ -1,0 +1,1 @@
+"""Benchmarks: seeded suites measured side by side with peers (see BENCHMARKS.md)."""

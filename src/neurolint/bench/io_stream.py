@@ -1,0 +1,164 @@
+"""Benchmark: stream a large int16 binary through chunk iteration vs a plain numpy memmap loop.
+
+Each method runs in its own process so that its peak resident memory is its own. Methods:
+
+- ``neurolint``: ``read()`` + ``iter_chunks`` → float32 ``(n_channels, n)`` per chunk.
+- ``memmap``: ``np.memmap`` loop, ``block.astype(float32)`` in the file's own layout
+  (samples-first): the least work possible for "read + convert".
+- ``memmap_channels_first``: the same loop producing what neurolint produces
+  (``np.ascontiguousarray(block.T, dtype=float32)``).
+
+Also times ``neurolint --help`` (fresh interpreter each run).
+
+Run: ``python -m neurolint.bench.io_stream --size-gb 2 --out bench-results``
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+N_CHANNELS = 384
+RATE = 30000.0
+
+_CHILD = r"""
+import resource, sys, time, json
+import numpy as np
+method, path = sys.argv[1], sys.argv[2]
+n_ch, rate, chunk_s = int(sys.argv[3]), float(sys.argv[4]), float(sys.argv[5])
+chunk = int(rate * chunk_s)
+if method == "neurolint":
+    import neurolint as nl
+    import neurolint.io  # imports are not part of the streaming cost
+t0 = time.perf_counter()
+total = 0.0
+if method == "neurolint":
+    ts = nl.read(path, dtype="int16", n_channels=n_ch, sampling_rate=rate)
+    for _, block in ts.iter_chunks(chunk_duration=chunk_s):
+        total += float(block[0, 0])
+    n = ts.n_samples
+else:
+    mm = np.memmap(path, dtype=np.int16, mode="r").reshape(-1, n_ch)
+    n = mm.shape[0]
+    for s in range(0, n, chunk):
+        if method == "memmap":
+            block = mm[s:s + chunk].astype(np.float32)
+            total += float(block[0, 0])
+        else:
+            block = np.ascontiguousarray(mm[s:s + chunk].T, dtype=np.float32)
+            total += float(block[0, 0])
+elapsed = time.perf_counter() - t0
+print(json.dumps({"method": method, "seconds": elapsed, "samples": n,
+                  "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+
+def make_file(path: Path, size_gb: float, seed: int = 0) -> int:
+    """Write ``size_gb`` GB of int16 noise, 384 channels interleaved; return the sample count."""
+    n_samples = int(size_gb * 1e9) // (N_CHANNELS * 2)
+    rng = np.random.default_rng(seed)
+    block = rng.integers(-2000, 2000, size=(30000, N_CHANNELS), dtype=np.int16)
+    with open(path, "wb") as fh:
+        written = 0
+        while written < n_samples:
+            n = min(len(block), n_samples - written)
+            block[:n].tofile(fh)
+            written += n
+    return n_samples
+
+
+def run_method(method: str, path: Path, chunk_s: float) -> dict:
+    out = subprocess.run(
+        [sys.executable, "-c", _CHILD, method, str(path), str(N_CHANNELS), str(RATE), str(chunk_s)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def help_time(repeats: int = 10) -> list[float]:
+    """Wall time of ``neurolint --help`` in a fresh interpreter, ``repeats`` times."""
+    times = []
+    exe = Path(sys.executable).with_name("neurolint")
+    cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "neurolint"]
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        subprocess.run([*cmd, "--help"], capture_output=True, check=True)
+        times.append(time.perf_counter() - t0)
+    return times
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--size-gb", type=float, default=2.0)
+    parser.add_argument("--chunk-duration", type=float, default=1.0, help="seconds per chunk")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--out", type=Path, default=Path("bench-results"))
+    parser.add_argument("--workdir", type=Path, default=None, help="where the big file goes")
+    args = parser.parse_args(argv)
+    args.out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=args.workdir) as tmp:
+        path = Path(tmp) / "stream.bin"
+        n = make_file(path, args.size_gb)
+        methods = ["neurolint", "memmap", "memmap_channels_first"]
+        runs: dict[str, list[dict]] = {m: [] for m in methods}
+        for _ in range(args.repeats):  # interleaved, so cache state is shared fairly
+            for m in methods:
+                runs[m].append(run_method(m, path, args.chunk_duration))
+        size = os.path.getsize(path)
+    rows = []
+    for m in methods:
+        secs = statistics.median(r["seconds"] for r in runs[m])
+        rows.append(
+            {
+                "method": m,
+                "median_seconds": secs,
+                "throughput_mb_s": size / secs / 1e6,
+                "peak_rss_mb": max(r["peak_rss_mb"] for r in runs[m]),
+            }
+        )
+    base = {r["method"]: r["throughput_mb_s"] for r in rows}
+    for r in rows:
+        r["throughput_vs_memmap"] = r["throughput_mb_s"] / base["memmap"]
+    helps = help_time()
+    result = {
+        "file": {"bytes": size, "channels": N_CHANNELS, "samples": n, "dtype": "int16"},
+        "chunk_duration_s": args.chunk_duration,
+        "repeats": args.repeats,
+        "methods": rows,
+        "help_seconds": {"median": statistics.median(helps), "max": max(helps), "runs": helps},
+    }
+    (args.out / "io_stream.json").write_text(json.dumps(result, indent=2))
+    lines = [
+        f"File: {size / 1e9:.2f} GB int16, {N_CHANNELS} channels, {n} samples; "
+        f"chunks of {args.chunk_duration:g} s; median of {args.repeats} runs, "
+        "each in a fresh process.",
+        "",
+        "| method | median time (s) | throughput (MB/s) | vs memmap | peak RSS (MB) |",
+        "|---|---|---|---|---|",
+    ]
+    lines += [
+        f"| {r['method']} | {r['median_seconds']:.2f} | {r['throughput_mb_s']:.0f} | "
+        f"{r['throughput_vs_memmap']:.2f} | {r['peak_rss_mb']:.0f} |"
+        for r in rows
+    ]
+    med, worst = statistics.median(helps), max(helps)
+    lines += ["", f"`neurolint --help`: median {med:.3f} s, max {worst:.3f} s, {len(helps)} runs."]
+    text = "\n".join(lines)
+    (args.out / "io_stream.md").write_text(text + "\n")
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
