@@ -29,6 +29,7 @@ BaseRecordingSegment = _si.BaseRecordingSegment
 __all__ = ["RecordingArray", "TimeSeriesRecording", "from_spikeinterface", "to_spikeinterface"]
 
 _VOLT_UNITS = ("V", "mV", "uV", "nV")
+_LENGTH_TO_METRES = {"um": 1e-6, "mm": 1e-3, "m": 1.0}
 
 
 class RecordingArray:
@@ -101,17 +102,23 @@ class RecordingArray:
 def _units_and_scaling(recording: Any) -> tuple[list[str], Any, Any]:
     """Per-channel units, gains and offsets of the values a TimeSeries should return."""
     n = recording.get_num_channels()
+    keys = set(recording.get_property_keys())
+    physical = recording.get_property("physical_unit") if "physical_unit" in keys else None
     if not recording.has_scaleable_traces():
+        # No gain to microvolts, but maybe one to the channels' own unit (a.u., pA...).
+        if physical is not None and {"gain_to_physical_unit", "offset_to_physical_unit"} <= keys:
+            return (
+                [normalize_unit(str(u)) for u in physical],
+                np.asarray(recording.get_property("gain_to_physical_unit"), dtype=np.float64),
+                np.asarray(recording.get_property("offset_to_physical_unit"), dtype=np.float64),
+            )
         return ["a.u."] * n, None, None
     gains = np.asarray(recording.get_channel_gains(), dtype=np.float64)
     offsets = np.asarray(recording.get_channel_offsets(), dtype=np.float64)
-    # Neo-based extractors keep each channel's own unit: gain_to_uV scales volt channels to
-    # microvolts but leaves other channels (currents, ADC inputs in a.u.) in their own unit.
-    physical = None
-    if "physical_unit" in recording.get_property_keys():
-        physical = recording.get_property("physical_unit")
     if physical is None:
         return ["uV"] * n, gains, offsets
+    # Neo-based extractors keep each channel's own unit: gain_to_uV scales volt channels to
+    # microvolts but leaves other channels (currents, inputs in a.u.) in their own unit.
     units = []
     for unit in physical:
         norm = normalize_unit(str(unit))
@@ -128,8 +135,9 @@ def _positions(recording: Any) -> np.ndarray | None:
     else:
         loc = np.asarray(recording.get_channel_locations(axes="xy"), dtype=np.float64)
         loc = np.column_stack([loc, np.zeros(len(loc))])
-    # SpikeInterface and probeinterface work in micrometres.
-    return loc * 1e-6
+    # probeinterface works in micrometres unless the probe says otherwise.
+    si_units = getattr(recording.get_probegroup().probes[0], "si_units", "um")
+    return loc * _LENGTH_TO_METRES.get(si_units, 1e-6)
 
 
 def _wrap(
@@ -185,8 +193,10 @@ def from_spikeinterface(recording: Any, segment_index: int = 0) -> TimeSeries:
     TimeSeries
         Channel names are the recording's channel ids as strings, types ``"ephys"``,
         modality ``"ephys"``. Values are in microvolts (``units == "uV"``) when the
-        recording has gains, else unscaled (``"a.u."``). Probe contact positions, when a
-        probe is attached, become channel positions in metres.
+        recording has gains to microvolts (channels a neo reader marks as non-voltage keep
+        their own unit), else in the unit of the ``"physical_unit"`` property when the
+        recording has one with its gains, else unscaled (``"a.u."``). Probe contact
+        positions, when a probe is attached, become channel positions in metres.
     """
     return _wrap(recording, segment_index)
 
@@ -229,8 +239,8 @@ class TimeSeriesRecording(BaseRecording):
 
     When every channel has volt-like units, traces are returned in microvolts (float32) with
     gain 1 and offset 0, so ``get_traces(return_in_uV=True)`` is valid; otherwise values are
-    returned in the series' own units, unscaled, and each channel's unit is kept in the
-    ``"physical_unit"`` property.
+    returned in the series' own units, with no gain to microvolts, and each channel's unit
+    in the ``"physical_unit"`` property (gain 1 to it).
 
     Parameters
     ----------
@@ -256,6 +266,8 @@ class TimeSeriesRecording(BaseRecording):
             self.set_property("physical_unit", ["uV"] * ts.n_channels)
         else:
             self.set_property("physical_unit", list(units))
+            self.set_property("gain_to_physical_unit", np.ones(ts.n_channels))
+            self.set_property("offset_to_physical_unit", np.zeros(ts.n_channels))
         positions = ts.channels.positions
         if positions is not None and np.isfinite(positions).all():
             self.set_probe(_probe_from_positions(positions * 1e6))

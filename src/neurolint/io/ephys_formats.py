@@ -51,10 +51,18 @@ def _choose_stream(names: list[str], ids: list[str], where: Path) -> str:
     """The only stream, the only non-auxiliary one, or the only action-potential one."""
     if len(ids) == 1:
         return ids[0]
-    main = [(i, n) for i, n in zip(ids, names, strict=True) if not _AUX_STREAM.search(n + " " + i)]
+    main = [
+        (i, n)
+        for i, n in zip(ids, names, strict=True)
+        if not (_AUX_STREAM.search(n) or _AUX_STREAM.search(i))
+    ]
     if len(main) == 1:
         return main[0][0]
-    ap = [i for i, n in (main or zip(ids, names)) if _AP_STREAM.search(n) or _AP_STREAM.search(i)]
+    ap = [
+        i
+        for i, n in (main or zip(ids, names, strict=True))
+        if _AP_STREAM.search(n) or _AP_STREAM.search(i)
+    ]
     if len(ap) == 1:
         return ap[0]
     raise ParameterError(
@@ -123,8 +131,10 @@ def _to_timeseries(
 ) -> TimeSeries:
     from ..integrations.spikeinterface import _wrap
 
-    stream = f"{getattr(recording, 'stream_name', '')} {getattr(recording, 'stream_id', '')}"
-    aux = bool(_AUX_STREAM.search(stream))
+    aux = any(
+        _AUX_STREAM.search(str(getattr(recording, attr, "") or ""))
+        for attr in ("stream_name", "stream_id")
+    )
     meta = {
         "format": fmt,
         "reader": type(recording).__name__,
@@ -198,8 +208,8 @@ def read_spikeglx(
     Returns
     -------
     TimeSeries
-        Samples first, in microvolts for probe streams and volts-converted-to-microvolts for
-        NI-DAQ inputs (typed ``"misc"``), with probe contact positions in metres.
+        Samples first, in microvolts (NI-DAQ and OneBox inputs too, typed ``"misc"`` as
+        they are not neural channels), with probe contact positions in metres.
     """
     path = Path(path)
     cls = _recording_classes()["spikeglx"]
@@ -207,9 +217,7 @@ def read_spikeglx(
     folder = path.parent if file is not None else path
     if file is not None and stream_id is None:
         stream_id = _spikeglx_stream_of(file)
-    recording = _open_recording(
-        cls, folder, stream_id=stream_id, block_index=None, options=kw
-    )
+    recording = _open_recording(cls, folder, stream_id=stream_id, block_index=None, options=kw)
     if file is not None and segment_index is None:
         segment_index = _spikeglx_segment_of(recording, file)
     return _to_timeseries(recording, path, "spikeglx", segment_index)
@@ -337,17 +345,23 @@ def read_neo(
     path = Path(path)
     neo_rawio = import_optional("neo.rawio", "ephys")
     by_rawio = {cls.NeoRawIOClass: cls for cls in _recording_classes().values()}
-    rawios = neo_rawio.get_rawio(path, exclusive_rawio=False) or []
-    pairs = [(r, by_rawio[r.__name__]) for r in rawios if r.__name__ in by_rawio]
-    what = f"folder {path.name}" if path.is_dir() else f"{path.name}"
-    if not pairs and path.is_dir():
+    if path.is_dir():
+        # A session folder holds its Open Ephys/SpikeGLX data in subfolders, while neo
+        # guesses from the files at the top only (a settings.xml or notes.txt misleads it).
         nested = _nested_ephys_format(path)
         if nested == "openephys":
             return read_openephys(
-                path, stream_id=stream_id, block_index=block_index, segment_index=segment_index, **kw
+                path,
+                stream_id=stream_id,
+                block_index=block_index,
+                segment_index=segment_index,
+                **kw,
             )
         if nested == "spikeglx" and block_index is None:
             return read_spikeglx(path, stream_id=stream_id, segment_index=segment_index, **kw)
+    rawios = neo_rawio.get_rawio(path, exclusive_rawio=False) or []
+    pairs = [(r, by_rawio[r.__name__]) for r in rawios if r.__name__ in by_rawio]
+    what = f"folder {path.name}" if path.is_dir() else path.name
     if not pairs:
         if rawios:
             names = ", ".join(r.__name__ for r in rawios)
@@ -363,7 +377,7 @@ def read_neo(
     for rawio, cls in pairs:
         location = _location_for(cls, rawio, path)
         if location is None:
-            errors.append(f"{rawio.__name__}: name the file, the folder holds several")
+            errors.append(f"{rawio.__name__}: no single file it reads in the folder; name the file")
             continue
         try:
             recording = _open_recording(
@@ -371,7 +385,7 @@ def read_neo(
             )
         except NeurolintError:
             raise
-        except Exception as exc:  # noqa: BLE001 - try the next candidate, report all
+        except Exception as exc:  # try the next candidate, report all
             if len(pairs) == 1:
                 raise
             errors.append(f"{rawio.__name__}: {type(exc).__name__}: {exc}")

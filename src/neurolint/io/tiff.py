@@ -337,6 +337,10 @@ def read_tiff(
     errors = _LogErrors()
     logger = logging.getLogger("tifffile")
     logger.addHandler(errors)
+    # Captured here and raised as one clear error, so not also printed by tifffile's logger.
+    propagate, level = logger.propagate, logger.level
+    logger.propagate = False
+    logger.setLevel(logging.ERROR)
     try:
         with tifffile.TiffFile(path) as tif:
             series = tif.series[0] if tif.series else None
@@ -350,6 +354,8 @@ def read_tiff(
         raise CorruptFileError(f"{path} is not a readable TIFF file ({exc}).") from None
     finally:
         logger.removeHandler(errors)
+        logger.propagate = propagate
+        logger.setLevel(level)
     # tifffile logs a broken page chain and returns the pages before it; that would silently
     # shorten the movie, so it is an error here.
     if errors.messages:
