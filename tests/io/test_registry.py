@@ -59,7 +59,7 @@ def test_shared_extensions_are_settled_by_sidecars_and_options(tmp_path):
 
 def test_dataset_paths_split_after_the_hdf5_extension():
     assert split_dataset_path("d/x.h5:/acq/data") == (split_dataset_path("d/x.h5")[0], "/acq/data")
-    assert split_dataset_path("d/x.edf") [1] is None
+    assert split_dataset_path("d/x.edf")[1] is None
 
 
 def test_missing_and_unknown_files_are_one_line_errors(tmp_path):
