@@ -160,3 +160,22 @@ def test_channel_info_rejects_unknown_types_and_duplicate_names():
 def test_units_are_normalised_but_unknown_spellings_are_kept():
     info = ChannelInfo(["a", "b", "c", "d"], units=["µV", "microvolts", "volts", "furlongs"])
     assert info.units == ("uV", "uV", "V", "furlongs")
+
+
+def test_non_contiguous_reads_give_the_same_values_faster_layout(rng):
+    data = rng.integers(-500, 500, size=(3000, 16)).astype(np.int16)
+    ts = TimeSeries(data, 1000.0, layout="samples_first", gain=0.5)
+    view = ts.pick([3, 1, 2])
+    fast = view.get_data(5, 2500, contiguous=False)
+    slow = view.get_data(5, 2500)
+    assert slow.flags.c_contiguous
+    assert fast.shape == slow.shape and fast.dtype == np.float32
+    np.testing.assert_array_equal(fast, slow)
+    np.testing.assert_array_equal(slow, data[5:2500, [3, 1, 2]].T * 0.5)
+
+
+def test_large_interleaved_blocks_transpose_exactly(rng):
+    # Big enough to take the tiled, threaded path.
+    data = rng.integers(-2000, 2000, size=(7001, 200)).astype(np.int16)
+    ts = TimeSeries(data, 1000.0, layout="samples_first")
+    np.testing.assert_array_equal(ts.get_data(), data.T.astype(np.float32))

@@ -2,7 +2,8 @@
 
 Each method runs in its own process so that its peak resident memory is its own. Methods:
 
-- ``neurolint``: ``read()`` + ``iter_chunks`` → float32 ``(n_channels, n)`` per chunk.
+- ``neurolint``: ``read()`` + ``iter_chunks`` → C-contiguous float32 ``(n_channels, n)``.
+- ``neurolint_noncontiguous``: the same with ``contiguous=False`` (a transposed view).
 - ``memmap``: ``np.memmap`` loop, ``block.astype(float32)`` in the file's own layout
   (samples-first): the least work possible for "read + convert".
 - ``memmap_channels_first``: the same loop producing what neurolint produces
@@ -36,14 +37,15 @@ import numpy as np
 method, path = sys.argv[1], sys.argv[2]
 n_ch, rate, chunk_s = int(sys.argv[3]), float(sys.argv[4]), float(sys.argv[5])
 chunk = int(rate * chunk_s)
-if method == "neurolint":
+if method.startswith("neurolint"):
     import neurolint as nl
     import neurolint.io  # imports are not part of the streaming cost
 t0 = time.perf_counter()
 total = 0.0
-if method == "neurolint":
+if method.startswith("neurolint"):
     ts = nl.read(path, dtype="int16", n_channels=n_ch, sampling_rate=rate)
-    for _, block in ts.iter_chunks(chunk_duration=chunk_s):
+    contiguous = method == "neurolint"
+    for _, block in ts.iter_chunks(chunk_duration=chunk_s, contiguous=contiguous):
         total += float(block[0, 0])
     n = ts.n_samples
 else:
@@ -110,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(dir=args.workdir) as tmp:
         path = Path(tmp) / "stream.bin"
         n = make_file(path, args.size_gb)
-        methods = ["neurolint", "memmap", "memmap_channels_first"]
+        methods = ["neurolint", "neurolint_noncontiguous", "memmap", "memmap_channels_first"]
         runs: dict[str, list[dict]] = {m: [] for m in methods}
         for _ in range(args.repeats):  # interleaved, so cache state is shared fairly
             for m in methods:

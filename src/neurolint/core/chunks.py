@@ -167,6 +167,7 @@ def iter_chunks(
     margin: int = 0,
     *,
     chunk_size: int | None = None,
+    contiguous: bool = True,
     **job_kwargs: Any,
 ) -> Iterator[tuple[Chunk, np.ndarray]]:
     """Yield ``(chunk, data)`` over a series, ``data`` spanning the padded range.
@@ -179,6 +180,8 @@ def iter_chunks(
         Extra samples (frames) read on each side. default: 0.
     chunk_size : int | None
         Core length in samples; overrides ``chunk_duration``. default: ``None``.
+    contiguous : bool
+        See :meth:`TimeSeries.get_data`. default: ``True``.
     **job_kwargs
         ``chunk_duration`` and ``progress_bar`` (``n_jobs`` is ignored: reading is serial).
     """
@@ -187,7 +190,7 @@ def iter_chunks(
     bar = _progress(len(chunks), opts.progress_bar, "reading")
     try:
         for chunk in chunks:
-            yield chunk, series.get_data(chunk.read_start, chunk.read_stop)
+            yield chunk, series.get_data(chunk.read_start, chunk.read_stop, contiguous=contiguous)
             if bar:
                 bar[0].advance(bar[1])
     finally:

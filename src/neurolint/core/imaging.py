@@ -75,8 +75,10 @@ class _FrameSeries(BaseSeries):
     def nbytes(self) -> int:
         return int(np.prod(self.shape)) * 4
 
-    def get_data(self, start: int | None = None, stop: int | None = None) -> np.ndarray:
-        """Read frames ``[start, stop)`` as float32 with time first."""
+    def get_data(
+        self, start: int | None = None, stop: int | None = None, *, contiguous: bool = True
+    ) -> np.ndarray:
+        """Read frames ``[start, stop)`` as float32 with time first (always C-contiguous)."""
         start, stop = self._check_range(start, stop)
         a, b = self._start + start, self._start + stop
         if self._time_axis == 0:

@@ -97,7 +97,12 @@ class BaseSeries:
 
     # -- chunks ------------------------------------------------------------------------------
     def iter_chunks(
-        self, margin: int = 0, *, chunk_size: int | None = None, **job_kwargs: Any
+        self,
+        margin: int = 0,
+        *,
+        chunk_size: int | None = None,
+        contiguous: bool = True,
+        **job_kwargs: Any,
     ) -> Iterator[tuple[Chunk, np.ndarray]]:
         """Yield ``(chunk, data)`` pairs covering the series, each padded by ``margin``.
 
@@ -105,7 +110,9 @@ class BaseSeries:
         """
         from .chunks import iter_chunks
 
-        return iter_chunks(self, margin=margin, chunk_size=chunk_size, **job_kwargs)
+        return iter_chunks(
+            self, margin=margin, chunk_size=chunk_size, contiguous=contiguous, **job_kwargs
+        )
 
     def map_chunks(
         self,
@@ -121,5 +128,7 @@ class BaseSeries:
 
         return map_chunks(self, func, margin=margin, trim=trim, chunk_size=chunk_size, **job_kwargs)
 
-    def get_data(self, start: int | None = None, stop: int | None = None) -> np.ndarray:
+    def get_data(
+        self, start: int | None = None, stop: int | None = None, *, contiguous: bool = True
+    ) -> np.ndarray:
         raise NotImplementedError

@@ -184,6 +184,8 @@ class TimeSeries(BaseSeries):
         start: int | None = None,
         stop: int | None = None,
         channels: Sequence[str | int] | str | int | slice | None = None,
+        *,
+        contiguous: bool = True,
     ) -> np.ndarray:
         """Read samples ``[start, stop)`` of some channels as float32 ``(n_channels, n)``.
 
@@ -196,11 +198,16 @@ class TimeSeries(BaseSeries):
             default: the whole view.
         channels : names | indices | slice | None
             default: ``None`` (all channels of the view).
+        contiguous : bool
+            Return a C-contiguous array (each channel's samples adjacent in memory), the
+            layout filters along time want. With ``False``, interleaved stores (binary,
+            NWB, SpikeInterface) return a transposed view instead, which skips the costly
+            transpose: same shape and values, about twice as fast to read. default: ``True``.
         """
         start, stop = self._check_range(start, stop)
         native = self._ch_idx if channels is None else self._ch_idx[self.channels.index(channels)]
         block = _read_block(
-            self._data, self._layout, self._start + start, self._start + stop, native
+            self._data, self._layout, self._start + start, self._start + stop, native, contiguous
         )
         if self._gain is not None:
             block *= self._gain[native, None]
@@ -284,7 +291,9 @@ def _to_channels_first(raw: np.ndarray) -> np.ndarray:
     return out
 
 
-def _read_block(data: Any, layout: str, start: int, stop: int, channels: np.ndarray) -> np.ndarray:
+def _read_block(
+    data: Any, layout: str, start: int, stop: int, channels: np.ndarray, contiguous: bool = True
+) -> np.ndarray:
     """Read ``channels`` x ``[start, stop)`` from a backing store as a new float32 array."""
     n_native = data.shape[0] if layout == "channels_first" else data.shape[1]
     # Stores such as h5py need increasing, unique indices: read sorted, then reorder.
@@ -299,8 +308,10 @@ def _read_block(data: Any, layout: str, start: int, stop: int, channels: np.ndar
         raw = np.asarray(data[key, start:stop])
         out = np.empty(raw.shape, dtype=np.float32)
         np.copyto(out, raw, casting="unsafe")
-    else:
+    elif contiguous:
         out = _to_channels_first(np.asarray(data[start:stop, key]))
+    else:
+        out = np.asarray(data[start:stop, key]).astype(np.float32).T
     if len(inverse) != len(unique) or np.any(inverse != np.arange(len(unique))):
         out = out[inverse]
     return out
