@@ -60,12 +60,12 @@ class LazyArray:
 
 
 class BinaryFileArray:
-    """A 2-D array stored in a flat binary file, read with positioned reads.
+    """A 2-D array stored in a flat binary file, mapped one read at a time.
 
-    Reads use ``numpy.fromfile`` on an open file instead of a memory map: a memory map keeps
-    every page it touched in the process's resident memory, so streaming a large file through
-    it makes resident memory grow with the file, while positioned reads stay bounded by the
-    chunk size.
+    One memory map over the whole file keeps every page it touched in the process's resident
+    memory, so streaming a large file through it makes resident memory grow with the file.
+    Mapping only the rows of each read, and dropping the map with the block, keeps resident
+    memory bounded by the chunk size at the speed of a memory map. Pickles as its path.
 
     Parameters
     ----------
@@ -86,33 +86,36 @@ class BinaryFileArray:
         self.dtype = np.dtype(dtype)
         self.shape = (int(shape[0]), int(shape[1]))
         self.offset = int(offset)
-        self._fh: Any = None
 
     ndim = 2
 
-    def _file(self) -> Any:
-        if self._fh is None:
-            try:
-                self._fh = open(self.path, "rb")  # noqa: SIM115 - kept open for repeated reads
-            except FileNotFoundError:
-                raise InputNotFoundError(
-                    f"File not found: {self.path}; check the path or that the file was not moved."
-                ) from None
-        return self._fh
-
     def _read_rows(self, start: int, stop: int) -> np.ndarray:
-        """Rows ``start:stop`` (all columns) as one contiguous read."""
+        """Rows ``start:stop`` (all columns), mapped for this read only.
+
+        The map lives as long as the returned array: callers copy (convert) and drop it, so
+        the pages leave resident memory with it, and reading costs no extra copy.
+        """
         n_cols = self.shape[1]
-        count = (stop - start) * n_cols
-        fh = self._file()
-        fh.seek(self.offset + start * n_cols * self.dtype.itemsize)
-        block = np.fromfile(fh, dtype=self.dtype, count=count)
-        if block.size != count:
-            raise CorruptFileError(
-                f"{self.path} ended early: expected {count} values from row {start}, got "
-                f"{block.size}; the file is truncated or its shape/dtype is wrong."
+        if stop <= start:
+            return np.empty((0, n_cols), dtype=self.dtype)
+        row_bytes = n_cols * self.dtype.itemsize
+        try:
+            return np.memmap(
+                self.path,
+                dtype=self.dtype,
+                mode="r",
+                offset=self.offset + start * row_bytes,
+                shape=(stop - start, n_cols),
             )
-        return block.reshape(stop - start, n_cols)
+        except FileNotFoundError:
+            raise InputNotFoundError(
+                f"File not found: {self.path}; check the path or that the file was not moved."
+            ) from None
+        except ValueError:
+            raise CorruptFileError(
+                f"{self.path} ended early: rows {start}:{stop} lie past its end; the file is "
+                "truncated or its shape/dtype is wrong."
+            ) from None
 
     def __getitem__(self, key: Any) -> np.ndarray:
         if not isinstance(key, tuple):
@@ -125,15 +128,6 @@ class BinaryFileArray:
         stop = max(start, stop)
         block = self._read_rows(start, stop)
         return block if isinstance(cols, slice) and cols == slice(None) else block[:, cols]
-
-    def __getstate__(self) -> dict[str, Any]:
-        state = self.__dict__.copy()
-        state["_fh"] = None
-        return state
-
-    def __del__(self) -> None:
-        if getattr(self, "_fh", None) is not None:
-            self._fh.close()
 
     def __repr__(self) -> str:
         return (
