@@ -16,7 +16,7 @@ import numpy as np
 
 from .errors import CorruptFileError, InputNotFoundError, ShapeError
 
-__all__ = ["BinaryFileArray", "LazyArray", "as_backing_array"]
+__all__ = ["BinaryFileArray", "LazyArray", "as_backing_array", "split_row_key"]
 
 
 class LazyArray:
@@ -118,14 +118,7 @@ class BinaryFileArray:
             ) from None
 
     def __getitem__(self, key: Any) -> np.ndarray:
-        if not isinstance(key, tuple):
-            key = (key,)
-        key = key + (slice(None),) * (2 - len(key))
-        rows, cols = key
-        if not isinstance(rows, slice) or rows.step not in (None, 1):
-            raise ShapeError("BinaryFileArray reads contiguous row ranges only.")
-        start, stop, _ = rows.indices(self.shape[0])
-        stop = max(start, stop)
+        start, stop, cols = split_row_key(key, self.shape[0], type(self).__name__)
         block = self._read_rows(start, stop)
         return block if isinstance(cols, slice) and cols == slice(None) else block[:, cols]
 
@@ -134,6 +127,20 @@ class BinaryFileArray:
             f"BinaryFileArray({self.path!r}, dtype={self.dtype.str!r}, shape={self.shape}, "
             f"offset={self.offset})"
         )
+
+
+def split_row_key(key: Any, n_rows: int, owner: str) -> tuple[int, int, Any]:
+    """Split a 2-D index into a contiguous row range and the column index.
+
+    For stores that read whole row ranges (files, SpikeInterface recordings).
+    """
+    if not isinstance(key, tuple):
+        key = (key,)
+    rows, cols = key + (slice(None),) * (2 - len(key))
+    if not isinstance(rows, slice) or rows.step not in (None, 1):
+        raise ShapeError(f"{owner} reads contiguous row ranges only.")
+    start, stop, _ = rows.indices(n_rows)
+    return start, max(start, stop), cols
 
 
 def _open_memmap(filename: str, dtype: Any, shape: tuple[int, ...], offset: int, order: str):

@@ -62,19 +62,6 @@ class _FrameSeries(BaseSeries):
     def shape(self) -> tuple[int, ...]:
         return (self._n_times, *self._frame_shape)
 
-    @property
-    def dtype(self) -> np.dtype:
-        """The dtype :meth:`get_data` returns (always float32)."""
-        return np.dtype(np.float32)
-
-    @property
-    def stored_dtype(self) -> np.dtype:
-        return np.dtype(self._data.dtype)
-
-    @property
-    def nbytes(self) -> int:
-        return int(np.prod(self.shape)) * 4
-
     def get_data(
         self, start: int | None = None, stop: int | None = None, *, contiguous: bool = True
     ) -> np.ndarray:

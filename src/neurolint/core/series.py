@@ -56,6 +56,21 @@ class BaseSeries:
         """Duration in seconds."""
         return self._n_times / self._rate
 
+    @property
+    def dtype(self) -> np.dtype:
+        """The dtype :meth:`get_data` returns (always float32)."""
+        return np.dtype(np.float32)
+
+    @property
+    def stored_dtype(self) -> np.dtype:
+        """The dtype of the backing store."""
+        return np.dtype(self._data.dtype)
+
+    @property
+    def nbytes(self) -> int:
+        """Size of the whole view as float32."""
+        return int(np.prod(self.shape)) * 4
+
     def _check_range(self, start: int | None, stop: int | None) -> tuple[int, int]:
         n = self._n_times
         start = 0 if start is None else int(start)

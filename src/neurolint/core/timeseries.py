@@ -133,16 +133,6 @@ class TimeSeries(BaseSeries):
         return (self.n_channels, self.n_samples)
 
     @property
-    def dtype(self) -> np.dtype:
-        """The dtype :meth:`get_data` returns (always float32)."""
-        return np.dtype(np.float32)
-
-    @property
-    def stored_dtype(self) -> np.dtype:
-        """The dtype of the backing store."""
-        return np.dtype(self._data.dtype)
-
-    @property
     def modality(self) -> str:
         """``"eeg"``, ``"meg"``, ``"ieeg"``, ``"ephys"``, ``"lfp"`` or ``"timeseries"``."""
         if self._modality:
@@ -155,11 +145,6 @@ class TimeSeries(BaseSeries):
     def times(self) -> np.ndarray:
         """Sample times in seconds from the start of this view."""
         return np.arange(self.n_samples) / self.sampling_rate
-
-    @property
-    def nbytes(self) -> int:
-        """Size of the whole view as float32."""
-        return self.n_channels * self.n_samples * 4
 
     def __repr__(self) -> str:
         src = f", source={self.source!r}" if self.source else ""

@@ -17,8 +17,9 @@ from typing import Any
 
 import numpy as np
 
+from ..core.arrays import split_row_key
 from ..core.channels import UNIT_SCALE_TO_SI, ChannelInfo, normalize_unit
-from ..core.errors import ParameterError, ShapeError
+from ..core.errors import ParameterError
 from ..core.timeseries import TimeSeries, _per_channel
 from ..core.validate import import_optional
 
@@ -67,14 +68,7 @@ class RecordingArray:
     ndim = 2
 
     def __getitem__(self, key: Any) -> np.ndarray:
-        if not isinstance(key, tuple):
-            key = (key,)
-        key = key + (slice(None),) * (2 - len(key))
-        rows, cols = key
-        if not isinstance(rows, slice) or rows.step not in (None, 1):
-            raise ShapeError("RecordingArray reads contiguous sample ranges only.")
-        start, stop, _ = rows.indices(self.shape[0])
-        stop = max(start, stop)
+        start, stop, cols = split_row_key(key, self.shape[0], "RecordingArray")
         ids = self.recording.channel_ids
         squeeze = isinstance(cols, (int, np.integer))
         if isinstance(cols, slice) and cols == slice(None):
