@@ -47,11 +47,13 @@ class _FrameSeries(BaseSeries):
         self._time_axis = time_axis
         self._frame_shape = tuple(int(s) for s in spatial)
         n_sp = self._ndim - 1
-        if spacing is None:
-            spacing = (1.0,) * n_sp
-        spacing = tuple(float(s) for s in spacing)
-        if len(spacing) != n_sp:
-            raise ShapeError(f"Give {n_sp} spacing values (one per spatial axis); got {spacing}.")
+        # Unknown stays None: writers must not record a made-up size as if it were measured.
+        if spacing is not None:
+            spacing = tuple(float(s) for s in spacing)
+            if len(spacing) != n_sp or not all(s > 0 for s in spacing):
+                raise ShapeError(
+                    f"Give {n_sp} positive spacing values (one per spatial axis); got {spacing}."
+                )
         self._spacing = spacing
 
     @property
@@ -90,7 +92,7 @@ class Movie(_FrameSeries):
     frame_rate : float
         Frames per second.
     pixel_size : tuple of 2 floats | None
-        Pixel size in micrometres (row, column). default: ``None`` (1 µm, unknown).
+        Pixel size in micrometres (row, column). default: ``None`` (unknown).
     time_axis : int
         Axis of ``data`` that is time: 0 or -1. default: 0.
     source, meta :
@@ -120,8 +122,8 @@ class Movie(_FrameSeries):
     sampling_rate = frame_rate
 
     @property
-    def pixel_size(self) -> tuple[float, float]:
-        """Pixel size in micrometres."""
+    def pixel_size(self) -> tuple[float, float] | None:
+        """Pixel size in micrometres (row, column), or ``None`` when unknown."""
         return self._spacing  # type: ignore[return-value]
 
     def __repr__(self) -> str:
@@ -139,7 +141,7 @@ class VolumeSeries(_FrameSeries):
     tr : float
         Repetition time in seconds.
     voxel_size : tuple of 3 floats | None
-        Voxel size in millimetres. default: ``None`` (1 mm, unknown).
+        Voxel size in millimetres. default: ``None`` (unknown).
     affine : array of shape (4, 4) | None
         Voxel-to-world transform. default: ``None``.
     time_axis : int
@@ -185,8 +187,8 @@ class VolumeSeries(_FrameSeries):
         return self._n_times
 
     @property
-    def voxel_size(self) -> tuple[float, float, float]:
-        """Voxel size in millimetres."""
+    def voxel_size(self) -> tuple[float, float, float] | None:
+        """Voxel size in millimetres, or ``None`` when unknown."""
         return self._spacing  # type: ignore[return-value]
 
     def __repr__(self) -> str:

@@ -326,11 +326,13 @@ def write_hdf5(
                 attrs["channel_positions"] = np.asarray(info.positions, dtype=float)
         elif isinstance(obj, Movie):
             attrs["frame_rate"] = float(obj.frame_rate)
-            attrs["pixel_size"] = np.asarray(obj.pixel_size, dtype=float)
+            if obj.pixel_size is not None:
+                attrs["pixel_size"] = np.asarray(obj.pixel_size, dtype=float)
             attrs["time_axis"] = 0
         else:
             attrs["tr"] = float(obj.tr)
-            attrs["voxel_size"] = np.asarray(obj.voxel_size, dtype=float)
+            if obj.voxel_size is not None:
+                attrs["voxel_size"] = np.asarray(obj.voxel_size, dtype=float)
             attrs["time_axis"] = 0
             if obj.affine is not None:
                 attrs["affine"] = np.asarray(obj.affine, dtype=float)

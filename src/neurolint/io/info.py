@@ -50,11 +50,11 @@ def describe(obj: TimeSeries | Movie | VolumeSeries) -> dict[str, Any]:
         out["has_positions"] = obj.channels.positions is not None
     elif isinstance(obj, Movie):
         out["n_frames"] = obj.n_frames
-        out["pixel_size_um"] = list(obj.pixel_size)
+        out["pixel_size_um"] = None if obj.pixel_size is None else list(obj.pixel_size)
     elif isinstance(obj, VolumeSeries):
         out["n_volumes"] = obj.n_volumes
         out["tr"] = obj.tr
-        out["voxel_size_mm"] = list(obj.voxel_size)
+        out["voxel_size_mm"] = None if obj.voxel_size is None else list(obj.voxel_size)
     return out
 
 
@@ -101,5 +101,6 @@ def format_description(desc: dict[str, Any], max_channels: int = 64) -> str:
         ("voxel_size_mm", "voxel size"),
     ):
         if key in desc:
-            lines.append(f"{label + ':':<15}{desc[key]}")
+            value = "unknown" if desc[key] is None else desc[key]
+            lines.append(f"{label + ':':<15}{value}")
     return "\n".join(lines)

@@ -119,7 +119,7 @@ def read_nifti(path: Path, *, tr: float | None = None) -> VolumeSeries:
     zooms = tuple(float(z) for z in header.get_zooms())
     space_unit, time_unit = header.get_xyzt_units()
     scale = _SPACE_MM.get(space_unit, 1.0)
-    voxel_size = tuple(z * scale if z > 0 else 1.0 for z in zooms[:3])
+    voxel_size = tuple(z * scale for z in zooms[:3]) if all(z > 0 for z in zooms[:3]) else None
     if tr is not None:
         rep = check_positive("tr", tr)
     else:
@@ -178,7 +178,9 @@ def write_nifti(
     header = img.header
     header.set_data_dtype(np.float32)
     header.set_data_shape((*xyz, n))
-    header.set_zooms((*(float(v) for v in vs.voxel_size), float(vs.tr)))
+    # NIfTI has no "unknown" voxel size; 1 mm is its conventional placeholder.
+    voxel = vs.voxel_size or (1.0, 1.0, 1.0)
+    header.set_zooms((*(float(v) for v in voxel), float(vs.tr)))
     header.set_xyzt_units("mm", "sec")
     header.set_slope_inter(1.0, 0.0)
     with atomic_path(path, overwrite) as tmp, ImageOpener(str(tmp), "wb") as fh:

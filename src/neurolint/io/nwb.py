@@ -652,8 +652,14 @@ def _add_movie(nwbfile: Any, movie: Movie, buffer_len: int, pynwb: Any) -> None:
         indicator="unknown",
         location="unknown",
         imaging_rate=float(movie.frame_rate),
-        grid_spacing=[float(s) * 1e-6 for s in movie.pixel_size],
-        grid_spacing_unit="meters",
+        **(
+            {}
+            if movie.pixel_size is None
+            else {
+                "grid_spacing": [float(s) * 1e-6 for s in movie.pixel_size],
+                "grid_spacing_unit": "meters",
+            }
+        ),
     )
     # Integer movies keep their type (no float32 blow-up); anything else is written as float32.
     stored = np.dtype(movie.stored_dtype)

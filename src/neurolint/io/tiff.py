@@ -430,36 +430,31 @@ def write_tiff(movie: Movie, path: Path, *, overwrite: bool = False, **job_kwarg
 
     n, h, w = movie.shape
     rate = float(movie.frame_rate)
-    py, px = (float(s) for s in movie.pixel_size)
     big = movie.nbytes + n * 512 >= BIGTIFF_BYTES
-    resolution = (1.0 / px, 1.0 / py)
-    with atomic_path(path, overwrite) as tmp:
+    options: dict[str, Any] = {}
+    if big:
+        # ImageJ hyperstacks cannot be BigTIFF: keep the values in tifffile's JSON instead.
+        opener = {"bigtiff": True}
+        metadata: dict[str, Any] = {"axes": "TYX", "frame_rate": rate}
+    else:
+        opener = {"imagej": True}
+        metadata = {"axes": "TYX", "finterval": 1.0 / rate, "fps": rate}
+    if movie.pixel_size is not None:  # an unknown size is left out, not invented
+        py, px = (float(s) for s in movie.pixel_size)
+        metadata["unit"] = "um"
         if big:
-            metadata: dict[str, Any] = {
-                "axes": "TYX",
-                "frame_rate": rate,
-                "pixel_size": [py, px],
-                "unit": "um",
-            }
-            with tifffile.TiffWriter(tmp, bigtiff=True) as tw:
-                tw.write(
-                    _frames(movie, job_kwargs),
-                    shape=(n, h, w),
-                    dtype=np.float32,
-                    photometric="minisblack",
-                    # Baseline unit (centimetre) so that other readers understand it.
-                    resolution=(1e4 / px, 1e4 / py),
-                    resolutionunit="CENTIMETER",
-                    metadata=metadata,
-                )
+            metadata["pixel_size"] = [py, px]
+            # Baseline unit (centimetre) so that other readers understand it.
+            options["resolution"] = (1e4 / px, 1e4 / py)
+            options["resolutionunit"] = "CENTIMETER"
         else:
-            metadata = {"axes": "TYX", "finterval": 1.0 / rate, "fps": rate, "unit": "um"}
-            with tifffile.TiffWriter(tmp, imagej=True) as tw:
-                tw.write(
-                    _frames(movie, job_kwargs),
-                    shape=(n, h, w),
-                    dtype=np.float32,
-                    photometric="minisblack",
-                    resolution=resolution,
-                    metadata=metadata,
-                )
+            options["resolution"] = (1.0 / px, 1.0 / py)
+    with atomic_path(path, overwrite) as tmp, tifffile.TiffWriter(tmp, **opener) as tw:
+        tw.write(
+            _frames(movie, job_kwargs),
+            shape=(n, h, w),
+            dtype=np.float32,
+            photometric="minisblack",
+            metadata=metadata,
+            **options,
+        )
