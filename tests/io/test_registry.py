@@ -92,3 +92,20 @@ def test_inputs_are_never_modified(tmp_path, shared_data):
     ts.get_data()
     nl.write(ts, tmp_path / "out.fif")
     assert hashlib.sha256(src.read_bytes()).hexdigest() == before
+
+
+def test_session_folders_are_sniffed_by_what_lies_below(tmp_path):
+    oe = tmp_path / "oe" / "Record Node 101" / "experiment1" / "recording1"
+    oe.mkdir(parents=True)
+    (oe / "structure.oebin").write_text("{}")
+    (tmp_path / "oe" / "notes.txt").write_text("misleads neo")
+    assert find_format(tmp_path / "oe").name == "openephys"
+    sg = tmp_path / "sg" / "run_g0" / "run_g0_imec0"
+    sg.mkdir(parents=True)
+    (sg / "run_g0_t0.imec0.ap.meta").write_text("")
+    assert find_format(tmp_path / "sg").name == "spikeglx"
+    (tmp_path / "legacy").mkdir()
+    (tmp_path / "legacy" / "100_CH1.continuous").write_bytes(b"")
+    assert find_format(tmp_path / "legacy").name == "openephys"
+    (tmp_path / "other").mkdir()
+    assert find_format(tmp_path / "other").name == "neo"

@@ -14,7 +14,6 @@ tells how many there are.
 from __future__ import annotations
 
 import inspect
-import os
 import re
 from pathlib import Path
 from typing import Any
@@ -293,24 +292,6 @@ def _location_for(cls: Any, rawio: Any, path: Path) -> Path | None:
     return files[0] if len(files) == 1 else None
 
 
-def _nested_ephys_format(folder: Path, max_depth: int = 4) -> str | None:
-    """``"openephys"`` or ``"spikeglx"`` if their files lie in subfolders, within a few levels.
-
-    A session folder keeps its data a few levels down (``Record Node 101/experiment1/
-    recording1/structure.oebin``, ``run_g0/run_g0_imec0/*.ap.meta``); the depth bound keeps
-    the walk short on large unrelated trees.
-    """
-    base = len(folder.parts)
-    for root, dirs, files in os.walk(folder):
-        if len(Path(root).parts) - base >= max_depth:
-            dirs[:] = []
-        if "structure.oebin" in files:
-            return "openephys"
-        if any(f.lower().endswith((".ap.meta", ".lf.meta", ".nidq.meta")) for f in files):
-            return "spikeglx"
-    return None
-
-
 def read_neo(
     path: Path | str,
     *,
@@ -345,20 +326,6 @@ def read_neo(
     path = Path(path)
     neo_rawio = import_optional("neo.rawio", "ephys")
     by_rawio = {cls.NeoRawIOClass: cls for cls in _recording_classes().values()}
-    if path.is_dir():
-        # A session folder holds its Open Ephys/SpikeGLX data in subfolders, while neo
-        # guesses from the files at the top only (a settings.xml or notes.txt misleads it).
-        nested = _nested_ephys_format(path)
-        if nested == "openephys":
-            return read_openephys(
-                path,
-                stream_id=stream_id,
-                block_index=block_index,
-                segment_index=segment_index,
-                **kw,
-            )
-        if nested == "spikeglx" and block_index is None:
-            return read_spikeglx(path, stream_id=stream_id, segment_index=segment_index, **kw)
     rawios = neo_rawio.get_rawio(path, exclusive_rawio=False) or []
     pairs = [(r, by_rawio[r.__name__]) for r in rawios if r.__name__ in by_rawio]
     what = f"folder {path.name}" if path.is_dir() else path.name
@@ -371,7 +338,7 @@ def read_neo(
             )
         raise UnsupportedFormatError(
             f"No neo/SpikeInterface reader recognises {what}; check the path or name the "
-            "format with format=NAME (see `neurolint info --formats`)."
+            "format with format=NAME (see `neurolint formats`)."
         )
     errors: list[str] = []
     for rawio, cls in pairs:

@@ -7,6 +7,7 @@ so that knowing the formats costs no import of MNE, SpikeInterface or pynwb.
 from __future__ import annotations
 
 import importlib
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -106,18 +107,29 @@ def _suffixes(path: Path) -> list[str]:
     return ["".join(parts[i:]) for i in range(len(parts))]
 
 
-def _sniff_dir(path: Path) -> Format | None:
-    names = {p.name.lower() for p in path.iterdir()}
-    if any(n.endswith((".ap.meta", ".lf.meta", ".nidq.meta")) for n in names):
-        return _BY_NAME["spikeglx"]
-    if (
-        "settings.xml" in names
-        or "structure.oebin" in names
-        or any(n.endswith(".continuous") for n in names)
-    ):
-        return _BY_NAME["openephys"]
+_SPIKEGLX_META = (".ap.meta", ".lf.meta", ".nidq.meta")
+
+
+def _sniff_dir(path: Path, max_depth: int = 4) -> Format:
+    """The format of a folder: by its own files, else by what lies a few levels below.
+
+    Session folders keep their data in subfolders (``Record Node 101/experiment1/recording1/
+    structure.oebin``, ``run_g0/run_g0_imec0/*.ap.meta``), where neo, which guesses from the
+    top-level files only, would be misled (by a ``settings.xml`` or ``notes.txt``). The depth
+    bound keeps the walk short on large unrelated trees.
+    """
     if path.suffix.lower() in (".ds", ".mff"):
         return _BY_NAME["mne"]
+    if any(p.suffix.lower() == ".continuous" for p in path.iterdir()):
+        return _BY_NAME["openephys"]  # legacy format: data files at the top
+    base = len(path.parts)
+    for root, dirs, files in os.walk(path):
+        if len(Path(root).parts) - base >= max_depth:
+            dirs[:] = []
+        if "structure.oebin" in files:
+            return _BY_NAME["openephys"]
+        if any(f.lower().endswith(_SPIKEGLX_META) for f in files):
+            return _BY_NAME["spikeglx"]
     return _BY_NAME["neo"]
 
 
