@@ -133,7 +133,8 @@ def write(
     """
     path_obj, dataset = split_dataset_path(path)
     kind = _kind(obj)
-    fmt = get_format(format) if format else find_format(path_obj, None, {"dtype": 1})
+    # For output, .raw/.bin/.dat mean our binary + sidecar (nothing to sniff yet).
+    fmt = get_format(format) if format else find_format(path_obj, None, {"dtype": "output"})
     if fmt.writer is None or kind not in fmt.writes:
         writable = [f.name for f in _writers_for(kind)]
         raise UnsupportedFormatError(

@@ -62,13 +62,13 @@ def read_npy(
         if sampling_rate is None:
             raise ShapeError(f"{path.name} does not store a rate; pass sampling_rate= (--option).")
         lay = layout or "channels_first"
-        store: Any
-        if fortran:
-            store = LazyArray(_partial_open(path), shape, dtype)
-        elif lay == "samples_first":
-            store = BinaryFileArray(path, dtype, shape, offset)
-        else:
-            store = LazyArray(_partial_open(path), shape, dtype)
+        # Interleaved C-order rows are read one range at a time (bounded memory); other
+        # layouts go through numpy's memory map.
+        store: Any = (
+            BinaryFileArray(path, dtype, shape, offset)
+            if lay == "samples_first" and not fortran
+            else LazyArray(_partial_open(path), shape, dtype)
+        )
         return TimeSeries(store, sampling_rate, channel_names, layout=lay, source=str(path),
                           meta={"format": "npy"})  # fmt: skip
     store = LazyArray(_partial_open(path), shape, dtype)
