@@ -11,7 +11,8 @@ Each method runs in its own process so that its peak resident memory is its own.
 
 Also times ``neurolint --help`` (fresh interpreter each run).
 
-Run: ``python -m neurolint.bench.io_stream --size-gb 2 --out bench-results``
+Run: ``neurolint bench io_stream`` (2 GB, 3 repeats; ``--quick``: 0.2 GB, 1 repeat) or
+``python -m neurolint.bench.io_stream --size-gb 2 --out bench-results``.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ import time
 from pathlib import Path
 
 import numpy as np
+
+from .harness import MethodResult
 
 N_CHANNELS = 384
 RATE = 30000.0
@@ -98,6 +101,46 @@ def help_time(repeats: int = 10) -> list[float]:
         subprocess.run([*cmd, "--help"], capture_output=True, check=True)
         times.append(time.perf_counter() - t0)
     return times
+
+
+def run(quick: bool = False, seed: int = 0, *, debug: bool = False, workdir=None):
+    """The harness task: a :class:`~neurolint.bench.harness.BenchResult` of the four loops."""
+    from .harness import BenchResult
+
+    size_gb, repeats = (0.2, 1) if quick else (2.0, 3)
+    with tempfile.TemporaryDirectory(dir=workdir) as tmp:
+        path = Path(tmp) / "stream.bin"
+        n = make_file(path, size_gb, seed)
+        methods = ["neurolint", "neurolint_noncontiguous", "memmap", "memmap_channels_first"]
+        runs: dict[str, list[dict]] = {m: [] for m in methods}
+        for _ in range(repeats):  # interleaved, so cache state is shared fairly
+            for m in methods:
+                runs[m].append(run_method(m, path, 1.0))
+        size = os.path.getsize(path)
+    result = BenchResult(
+        task="io_stream",
+        quick=quick,
+        seed=seed,
+        description=f"stream {size / 1e9:.2f} GB int16, {N_CHANNELS} channels, 1 s chunks",
+        params={"bytes": size, "channels": N_CHANNELS, "samples": n, "repeats": repeats},
+    )
+    base = statistics.median(r["seconds"] for r in runs["memmap"])
+    for m in methods:
+        secs = statistics.median(r["seconds"] for r in runs[m])
+        result.rows.append(
+            MethodResult(
+                m,
+                "ours" if m.startswith("neurolint") else "baseline",
+                {"throughput_MB_s": size / secs / 1e6, "vs_memmap": base / secs},
+                secs,
+                max(r["peak_rss_mb"] for r in runs[m]),
+            )
+        )
+    result.notes.append(
+        "Each method runs in a fresh process: peak memory is that process's peak RSS "
+        "(ru_maxrss), not growth; time is the median over repeats."
+    )
+    return result
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -19,7 +19,7 @@ def demo(
 
     out.mkdir(parents=True, exist_ok=True)
     typer.echo(f"Simulating 64-channel EEG (60 s at 256 Hz, seed {seed})...")
-    ts = simulate_eeg(n_channels=64, duration=60.0, sampling_rate=256.0, seed=seed)
+    ts, _truth = simulate_eeg(n_channels=64, duration=60.0, sampling_rate=256.0, seed=seed)
     path = write(ts, out / "demo_raw.fif", overwrite=overwrite)
     typer.echo(f"Wrote {path}; reading it back:\n")
     typer.echo(format_description(describe(read(path)), max_channels=8))

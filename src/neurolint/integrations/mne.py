@@ -173,6 +173,16 @@ def to_mne(ts: TimeSeries, *, copy_data: bool = False) -> Any:
     raw = mne.io.RawArray(data, info, verbose="error")
     pos = ts.channels.positions
     if pos is not None:
+        # A digitised montage (not just channel locs) is what MNE's and PyPREP's spatial
+        # methods (interpolation, RANSAC, topomaps) look for.
+        scalp = {
+            name: xyz
+            for name, kind, xyz in zip(names, mne_types, pos, strict=True)
+            if kind in ("eeg", "seeg", "ecog") and np.isfinite(xyz).all()
+        }
+        if scalp:
+            montage = mne.channels.make_dig_montage(ch_pos=scalp, coord_frame="head")
+            raw.set_montage(montage, on_missing="ignore", verbose="error")
         with raw.info._unlock():
             for ch, xyz in zip(raw.info["chs"], pos, strict=True):
                 if np.isfinite(xyz).all():

@@ -1,0 +1,61 @@
+"""The table of benchmark tasks; each is imported only when it runs."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from ..core.errors import ParameterError
+
+__all__ = ["TASKS", "Task", "get_task", "run_task"]
+
+
+@dataclass(frozen=True)
+class Task:
+    """A benchmark task: ``target`` names ``"module:function"`` under ``neurolint.bench``.
+
+    The function takes ``quick: bool, seed: int`` (and keyword options) and returns a
+    :class:`~neurolint.bench.harness.BenchResult`.
+    """
+
+    name: str
+    summary: str
+    target: str
+    issue: int
+
+    def load(self) -> Callable:
+        module, func = self.target.split(":")
+        return getattr(importlib.import_module(f"neurolint.bench.{module}"), func)
+
+
+TASKS: tuple[Task, ...] = (
+    Task(
+        "detect",
+        "artifact events and bad channels on the EEG simulator (classical peers)",
+        "tasks.detect:run",
+        3,
+    ),
+    Task("simulate", "speed of every simulator (x real time)", "tasks.simulate:run", 3),
+    Task(
+        "io_stream",
+        "stream a large int16 binary in chunks vs a numpy memmap loop",
+        "io_stream:run",
+        2,
+    ),
+)
+
+
+def get_task(name: str) -> Task:
+    for task in TASKS:
+        if task.name == name:
+            return task
+    raise ParameterError(
+        f"Unknown benchmark task {name!r}; run 'neurolint bench list' to see "
+        f"{', '.join(t.name for t in TASKS)}."
+    )
+
+
+def run_task(name: str, *, quick: bool = False, seed: int = 0, **options):
+    """Run one task and return its :class:`~neurolint.bench.harness.BenchResult`."""
+    return get_task(name).load()(quick=quick, seed=seed, **options)

@@ -1,0 +1,240 @@
+"""Task ``detect``: artifact events and bad channels on the EEG simulator.
+
+The suite is a few simulated recordings with every artifact kind, on held-out seeds
+(``10_000 + seed + i``; training recipes use seeds below 10 000). Every method sees the same
+recordings; counts are pooled over recordings before precision, recall and F1 are computed.
+
+Scores:
+
+- ``ch_P/ch_R/ch_F1``: bad channels (flat, noisy, bridged) vs the method's bad list, for
+  methods that report channels.
+- ``ev_P/ev_R/ev_F1``: events of the kinds a method covers, whatever kind it names
+  (generic detectors such as ``annotate_amplitude`` name none): a prediction is correct when
+  it overlaps a true event (any kind) by at least half the shorter of the two; recall is over
+  true events of the covered kinds.
+- ``macro_F1`` and ``F1_<kind>``: kind-aware matching (same kind, same overlap rule) for the
+  methods that name kinds; the macro average runs over the kinds the method covers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import partial
+
+from ...core.findings import Finding
+from ...simulate.artifacts import EPISODE_KINDS, EVENT_KINDS
+from ..harness import BenchResult, run_method
+from ..metrics import channel_scores, match_events
+
+__all__ = ["DetectMethod", "methods", "run", "suite"]
+
+SEED_OFFSET = 10_000
+TIMED_KINDS = EVENT_KINDS + EPISODE_KINDS
+
+
+@dataclass(frozen=True)
+class DetectMethod:
+    """A detector in the table: what it is, what it covers, how to call it."""
+
+    name: str
+    detect: Callable  # TimeSeries -> Detections
+    kind: str  # "ours" or "peer"
+    covers: tuple[str, ...]  # finding kinds it is meant to find (events and channel faults)
+    names_kinds: bool  # whether its events carry the kind (else generic)
+    source: str = ""
+
+
+def methods(seed: int = 0) -> list[DetectMethod]:
+    """Every registered detector; later issues add neurolint's own here."""
+    from ..baselines import eeg_detect as peers
+
+    return [
+        DetectMethod(
+            "mne.annotate_amplitude",
+            peers.mne_annotate_amplitude,
+            "peer",
+            ("pop", "saturation", "gap", "flat"),
+            False,
+            "MNE-Python annotate_amplitude (peak=50 µV/sample, flat=0.1 µV)",
+        ),
+        DetectMethod(
+            "mne.annotate_muscle_zscore",
+            peers.mne_annotate_muscle_zscore,
+            "peer",
+            ("muscle",),
+            True,
+            "MNE-Python annotate_muscle_zscore (z=4) after a mains notch",
+        ),
+        DetectMethod(
+            "mne.find_eog_events",
+            peers.mne_find_eog_events,
+            "peer",
+            ("blink",),
+            True,
+            "MNE-Python find_eog_events on the two most frontal channels",
+        ),
+        DetectMethod(
+            "pyprep.NoisyChannels",
+            partial(peers.pyprep_noisy_channels, seed=seed),
+            "peer",
+            ("flat", "noisy_channel", "bridged"),
+            False,
+            "PyPREP NoisyChannels.find_all_bads (RANSAC on)",
+        ),
+        DetectMethod(
+            "mne.find_bad_channels_lof",
+            peers.mne_lof_channels,
+            "peer",
+            ("flat", "noisy_channel"),
+            False,
+            "MNE-Python find_bad_channels_lof (threshold 1.5) after a 1 Hz high-pass",
+        ),
+        DetectMethod(
+            "mne.compute_bridged_electrodes",
+            peers.mne_bridged_electrodes,
+            "peer",
+            ("bridged",),
+            False,
+            "MNE-Python compute_bridged_electrodes",
+        ),
+    ]
+
+
+def suite(quick: bool, seed: int = 0) -> list:
+    """The recordings: ``(n_channels, sampling_rate, duration)`` per simulation."""
+    from ...simulate import simulate_eeg
+
+    layouts = (
+        [(32, 256.0, 60.0)]
+        if quick
+        else [
+            (32, 256.0, 300.0),
+            (64, 256.0, 300.0),
+            (64, 500.0, 300.0),
+        ]
+    )
+    return [
+        simulate_eeg(n, duration, sfreq, seed=SEED_OFFSET + seed + i)
+        for i, (n, sfreq, duration) in enumerate(layouts)
+    ]
+
+
+def _pool(counts: dict[str, list[int]], key: str, tp: int, fp: int, fn: int) -> None:
+    total = counts.setdefault(key, [0, 0, 0])
+    total[0] += tp
+    total[1] += fp
+    total[2] += fn
+
+
+def _prf(tp: int, fp: int, fn: int) -> tuple[float, float, float]:
+    nan = float("nan")
+    p = tp / (tp + fp) if tp + fp else nan
+    r = tp / (tp + fn) if tp + fn else nan
+    f = 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else nan
+    return p, r, f
+
+
+def evaluate(method: DetectMethod, sims: Sequence, outputs: Sequence) -> dict[str, object]:
+    """Pooled scores of one method's outputs on the suite."""
+    counts: dict[str, list[int]] = {}
+    timed = [k for k in method.covers if k in TIMED_KINDS]
+    channel_kinds = [k for k in method.covers if k not in TIMED_KINDS]
+    for sim, (events, bads) in zip(sims, outputs, strict=True):
+        truth = sim.truth
+        if channel_kinds:
+            true_bad = [c.name for c in truth.channels if set(c.reasons) & set(channel_kinds)]
+            s = channel_scores(true_bad, bads)
+            _pool(counts, "ch", int(s["tp"]), int(s["fp"]), int(s["fn"]))
+        if not timed:
+            continue
+        # Kind-agnostic: a prediction is right if it overlaps any true event.
+        every = truth.events_of(TIMED_KINDS)
+        match = match_events(every, events, by_kind=False)
+        hit_true = {i for i, _ in match.pairs}
+        covered = [i for i, e in enumerate(every) if e.kind in timed]
+        tp = sum(1 for i in covered if i in hit_true)
+        _pool(counts, "ev", len(match.pairs), len(events) - len(match.pairs), 0)
+        _pool(counts, "ev_recall", tp, 0, len(covered) - tp)
+        for kind in timed:
+            of_kind = [i for i in covered if every[i].kind == kind]
+            got = sum(1 for i in of_kind if i in hit_true)
+            _pool(counts, f"recall_{kind}", got, 0, len(of_kind) - got)
+            if method.names_kinds:
+                m = match_events(truth.events_of(kind), [e for e in events if e.kind == kind])
+                _pool(counts, f"kind_{kind}", m.tp, m.fp, m.fn)
+    out: dict[str, object] = {"covers": ", ".join(method.covers)}
+    if "ch" in counts:
+        out["ch_P"], out["ch_R"], out["ch_F1"] = _prf(*counts["ch"])
+    if "ev" in counts:
+        precision = _prf(*counts["ev"])[0]
+        recall = _prf(*counts["ev_recall"])[1]
+        out["ev_P"], out["ev_R"] = precision, recall
+        out["ev_F1"] = (
+            2 * precision * recall / (precision + recall) if precision + recall > 0 else 0.0
+        )
+    kind_f1 = []
+    for kind in timed:
+        out[f"recall_{kind}"] = _prf(*counts[f"recall_{kind}"])[1]
+        if method.names_kinds:
+            out[f"F1_{kind}"] = _prf(*counts[f"kind_{kind}"])[2]
+            kind_f1.append(out[f"F1_{kind}"])
+    if kind_f1:
+        out["macro_F1"] = sum(kind_f1) / len(kind_f1)
+    return out
+
+
+def run(quick: bool = False, seed: int = 0, *, debug: bool = False) -> BenchResult:
+    """Run every detector on the suite and return the table."""
+    sims = suite(quick, seed)
+    result = BenchResult(
+        task="detect",
+        quick=quick,
+        seed=seed,
+        description="artifact events and bad channels on simulated EEG (held-out seeds)",
+        params={
+            "recordings": [
+                {
+                    "n_channels": s.data.n_channels,
+                    "sampling_rate": s.data.sampling_rate,
+                    "duration_s": s.data.duration,
+                    "seed": s.truth.params["seed"],
+                    "events": len(s.truth.events),
+                    "bad_channels": len(s.truth.bad_channels),
+                }
+                for s in sims
+            ],
+            "min_overlap": 0.5,
+        },
+        columns=[
+            "covers",
+            "ch_P",
+            "ch_R",
+            "ch_F1",
+            "ev_P",
+            "ev_R",
+            "ev_F1",
+            "macro_F1",
+            *[f"F1_{k}" for k in TIMED_KINDS],
+        ],
+    )
+    for method in methods(seed):
+        row = run_method(
+            method.name,
+            lambda method=method: [method.detect(s.data) for s in sims],
+            partial(evaluate, method, sims),
+            kind=method.kind,
+            source=method.source,
+            debug=debug,
+        )
+        result.rows.append(row)
+    total = sum(s.data.duration for s in sims)
+    result.notes.append(
+        f"{len(sims)} recording(s), {total / 60:g} min in all; wall time and peak memory "
+        "cover all of them. '-' means the method does not report that."
+    )
+    return result
+
+
+def _unused(_: Finding) -> None:  # keeps Finding importable for type checkers of callers
+    return None

@@ -1,0 +1,145 @@
+"""BIDS-style sidecar tables: ``events.tsv`` and ``channels.tsv`` (with ``status``).
+
+Both follow the BIDS conventions: tab-separated, a header row, ``n/a`` for missing values,
+times in seconds. ``events.tsv`` names the finding kind in ``trial_type`` and adds
+``channels`` (comma-separated; ``n/a`` for all channels), ``confidence`` and ``detector``.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from ..core.channels import ChannelInfo
+from ..core.errors import InputNotFoundError, SidecarError
+from ..core.findings import ChannelStatus, Finding
+from ._atomic import atomic_path
+
+__all__ = ["bids_stem", "read_events_tsv", "write_channels_tsv", "write_events_tsv"]
+
+_BIDS_SUFFIXES = ("_eeg", "_meg", "_ieeg", "_ecephys", "_icephys", "_bold", "_2p", "_micr")
+_EVENT_COLUMNS = ("onset", "duration", "trial_type", "channels", "confidence", "detector")
+
+
+def bids_stem(path: str | os.PathLike) -> Path:
+    """``sub-01_task-rest_eeg.fif`` → ``sub-01_task-rest`` (sidecars replace the suffix)."""
+    path = Path(path)
+    name = path.name
+    for ext in (".nii.gz", ".tar.gz"):
+        if name.endswith(ext):
+            name = name[: -len(ext)]
+            break
+    else:
+        name = Path(name).stem
+    for suffix in _BIDS_SUFFIXES:
+        if name.endswith(suffix):
+            name = name[: -len(suffix)]
+            break
+    return path.with_name(name)
+
+
+def _cell(value: object) -> str:
+    if value is None or value == "":
+        return "n/a"
+    if isinstance(value, float):
+        # Microsecond resolution for times, without trailing zeros.
+        return f"{value:.6f}".rstrip("0").rstrip(".")
+    return str(value).replace("\t", " ").replace("\n", " ")
+
+
+def _write_rows(path: Path, header: Sequence[str], rows: Iterable[Sequence], overwrite: bool):
+    with atomic_path(path, overwrite=overwrite) as tmp, open(tmp, "w", newline="") as fh:
+        writer = csv.writer(fh, delimiter="\t", lineterminator="\n")
+        writer.writerow(header)
+        for row in rows:
+            writer.writerow([_cell(v) for v in row])
+    return path
+
+
+def write_events_tsv(
+    events: Sequence[Finding], path: str | os.PathLike, *, overwrite: bool = False
+) -> Path:
+    """Write findings as a BIDS ``events.tsv``, sorted by onset."""
+    rows = (
+        (
+            round(e.onset, 6),
+            round(e.duration, 6),
+            e.kind,
+            ",".join(e.channels) or None,
+            round(e.confidence, 4),
+            e.detector or None,
+        )
+        for e in sorted(events, key=lambda e: (e.onset, e.kind))
+    )
+    return _write_rows(Path(path), _EVENT_COLUMNS, rows, overwrite)
+
+
+_BIDS_TYPES = {"eeg": "EEG", "meg": "MEGMAG", "eog": "EOG", "ecg": "ECG", "emg": "EMG"}
+
+
+def write_channels_tsv(
+    channels: ChannelInfo,
+    statuses: Sequence[ChannelStatus] = (),
+    path: str | os.PathLike = "channels.tsv",
+    *,
+    overwrite: bool = False,
+) -> Path:
+    """Write a BIDS ``channels.tsv`` with ``status`` (good/bad) and ``status_description``."""
+    by_name = {s.name: s for s in statuses}
+    rows = []
+    for name, ch_type, unit in zip(channels.names, channels.types, channels.units, strict=True):
+        status = by_name.get(name)
+        bad = status is not None and status.is_bad
+        rows.append(
+            (
+                name,
+                _BIDS_TYPES.get(ch_type, ch_type.upper()),
+                "µV" if unit == "uV" else unit,
+                "bad" if bad else "good",
+                "; ".join(status.reasons) if bad else None,
+            )
+        )
+    header = ("name", "type", "units", "status", "status_description")
+    return _write_rows(Path(path), header, rows, overwrite)
+
+
+def read_events_tsv(path: str | os.PathLike) -> list[Finding]:
+    """Read an ``events.tsv`` written by neurolint or any BIDS tool (``trial_type`` = kind).
+
+    Rows whose ``trial_type`` is not a neurolint finding kind are skipped, so a BIDS file
+    with task events can still be read for its artifact labels.
+    """
+    from ..core.findings import FINDING_KINDS
+
+    path = Path(path)
+    if not path.is_file():
+        raise InputNotFoundError(f"{path} does not exist; check the path.")
+    with open(path, newline="") as fh:
+        reader = csv.DictReader(fh, delimiter="\t")
+        if not reader.fieldnames or not {"onset", "duration"} <= set(reader.fieldnames):
+            raise SidecarError(f"{path} lacks the BIDS 'onset' and 'duration' columns.")
+        out = []
+        for line, row in enumerate(reader, start=2):
+            kind = (row.get("trial_type") or "").removeprefix("BAD_").lower()
+            if kind not in FINDING_KINDS:
+                continue
+            try:
+                duration = row["duration"]
+                confidence = row.get("confidence") or "n/a"
+                out.append(
+                    Finding(
+                        onset=float(row["onset"]),
+                        duration=0.0 if duration == "n/a" else float(duration),
+                        kind=kind,
+                        channels=tuple(
+                            c for c in (row.get("channels") or "n/a").split(",") if c != "n/a"
+                        ),
+                        confidence=1.0 if confidence == "n/a" else float(confidence),
+                        detector="" if row.get("detector") in (None, "n/a") else row["detector"],
+                    )
+                )
+            except ValueError as exc:
+                raise SidecarError(f"{path}, line {line}: {exc}; fix the value.") from None
+    return out

@@ -1,0 +1,59 @@
+"""The ``detect`` task: scoring is right for perfect, empty and generic detectors."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from neurolint.bench.baselines.eeg_detect import Detections
+from neurolint.bench.tasks.detect import DetectMethod, evaluate, suite
+from neurolint.core.findings import Finding
+
+
+@pytest.fixture(scope="module")
+def sims():
+    return suite(quick=True, seed=0)
+
+
+def _oracle(sims, kinds):
+    by_id = {id(s.data): s.truth for s in sims}
+
+    def detect(ts):
+        truth = by_id[id(ts)]
+        return Detections(truth.events_of(kinds), truth.bad_channels)
+
+    return detect
+
+
+def test_suite_uses_held_out_seeds(sims):
+    assert all(s.truth.params["seed"] >= 10_000 for s in sims)
+
+
+def test_a_perfect_detector_scores_one(sims):
+    kinds = ("blink", "muscle", "pop", "gap")
+    method = DetectMethod("oracle", _oracle(sims, kinds), "ours", (*kinds, "flat"), True)
+    scores = evaluate(method, sims, [method.detect(s.data) for s in sims])
+    assert scores["ch_R"] == 1.0  # every bad channel found (flat ones among them)
+    assert scores["ev_P"] == scores["ev_R"] == scores["macro_F1"] == 1.0
+    assert all(scores[f"F1_{k}"] == 1.0 for k in kinds)
+
+
+def test_silence_scores_zero_recall(sims):
+    method = DetectMethod("mute", lambda ts: Detections([], []), "ours", ("blink", "flat"), True)
+    scores = evaluate(method, sims, [method.detect(s.data) for s in sims])
+    assert scores["ev_R"] == 0.0 and scores["ch_R"] == 0.0
+    assert math.isnan(scores["ev_P"])
+    assert scores["F1_blink"] == 0.0
+
+
+def test_generic_detectors_are_scored_kind_agnostically(sims):
+    def relabel(ts):
+        truth = next(s.truth for s in sims if s.data is ts)
+        events = [Finding(e.onset, e.duration, "anomaly") for e in truth.events_of(("pop", "gap"))]
+        return Detections(events, [])
+
+    method = DetectMethod("generic", relabel, "peer", ("pop", "gap"), False)
+    scores = evaluate(method, sims, [relabel(s.data) for s in sims])
+    assert scores["ev_P"] == scores["ev_R"] == 1.0
+    assert "macro_F1" not in scores and "F1_pop" not in scores

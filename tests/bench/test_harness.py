@@ -1,0 +1,79 @@
+"""The benchmark harness: timing, memory, error rows, tables and the task registry."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from neurolint.bench import BenchResult, MethodResult, get_task, measure, run_method
+from neurolint.bench.registry import TASKS
+from neurolint.core.errors import MissingDependencyError, OutputExistsError, ParameterError
+
+
+def test_measure_reports_time_and_memory_growth():
+    def allocate():
+        block = np.ones(50_000_000, dtype=np.uint8)  # 50 MB, touched
+        return int(block.sum())
+
+    result, wall, peak = measure(allocate)
+    assert result == 50_000_000
+    assert wall > 0
+    assert 40 < peak < 200
+
+
+def test_a_failing_or_missing_peer_becomes_a_row_not_a_crash():
+    def broken():
+        raise RuntimeError("diverged")
+
+    def missing():
+        raise MissingDependencyError("pyprep is needed")
+
+    row = run_method("broken", broken, lambda out: {}, kind="peer")
+    assert row.error.startswith("failed: RuntimeError: diverged") and row.metrics == {}
+    assert run_method("missing", missing, lambda out: {}).error.startswith("skipped:")
+    ok = run_method("ok", lambda: 3, lambda out: {"value": out * 2})
+    assert ok.metrics == {"value": 6} and ok.error is None and ok.wall_s >= 0
+
+
+def _result():
+    result = BenchResult("demo", quick=True, seed=0, description="a | table")
+    result.rows += [
+        MethodResult("ours", "ours", {"F1": 0.91234, "n": 3}, 1.5, 20.0, "neurolint"),
+        MethodResult("peer", "peer", {"F1": float("nan")}, 0.25, 2.0),
+        MethodResult("gone", "peer", error="skipped: not installed"),
+    ]
+    return result
+
+
+def test_table_has_every_method_and_metric():
+    text = _result().to_markdown()
+    lines = text.splitlines()
+    assert lines[2] == "| method | kind | F1 | n | wall (s) | peak mem (MB) |"
+    assert "| ours | ours | 0.912 | 3 | 1.500 | 20.000 |" in lines
+    assert "| peer | peer | - | - | 0.250 | 2.000 |" in lines
+    assert any(line.startswith("| gone | peer | skipped: not installed") for line in lines)
+
+
+def test_json_is_strict_and_complete():
+    data = json.loads(_result().to_json())
+    assert data["columns"] == ["F1", "n"]
+    assert data["rows"][1]["metrics"]["F1"] is None  # NaN is not JSON
+    assert data["environment"]["python"]
+
+
+def test_write_refuses_to_overwrite(tmp_path):
+    result = _result()
+    paths = result.write(tmp_path / "out")
+    assert [p.name for p in paths] == ["demo_quick.json", "demo_quick.md"]
+    with pytest.raises(OutputExistsError):
+        result.write(tmp_path / "out")
+    result.write(tmp_path / "out", overwrite=True)
+
+
+def test_registry_lists_the_first_tasks():
+    assert {"detect", "simulate", "io_stream"} <= {t.name for t in TASKS}
+    assert callable(get_task("detect").load())
+    with pytest.raises(ParameterError, match="neurolint bench list"):
+        get_task("nope")
