@@ -77,3 +77,13 @@ def test_registry_lists_the_first_tasks():
     assert callable(get_task("detect").load())
     with pytest.raises(ParameterError, match="neurolint bench list"):
         get_task("nope")
+
+
+def test_io_stream_task_runs_in_the_harness():
+    from neurolint.bench import run_task
+
+    result = run_task("io_stream", quick=True)
+    rows = {r.method: r for r in result.rows}
+    assert set(rows) == {"neurolint", "neurolint_noncontiguous", "memmap", "memmap_channels_first"}
+    assert rows["memmap"].metrics["vs_memmap"] == 1.0
+    assert all(r.wall_s > 0 and r.peak_mb > 0 for r in result.rows)

@@ -85,3 +85,14 @@ def test_bench_detect_quick_writes_a_table(tmp_path, capsys):
     assert rows["pyprep.NoisyChannels"]["metrics"]["ch_R"] is not None
     assert all(r["wall_s"] is not None for r in data["rows"])
     assert main(["bench", "detect", "--quick", "--out", str(tmp_path)]) == 2
+
+
+def test_bench_simulate_quick_times_every_simulator(tmp_path):
+    assert main(["bench", "simulate", "--quick", "--out", str(tmp_path)]) == 0
+    rows = {
+        r["method"]: r for r in json.loads((tmp_path / "simulate_quick.json").read_text())["rows"]
+    }
+    for name in ("eeg", "ephys", "spikes", "calcium", "fmri", "lfp"):
+        assert rows[name]["error"] is None, rows[name]["error"]
+        assert rows[name]["metrics"]["x_realtime"] > 0
+    assert rows["spikeinterface.generate_ground_truth_recording"]["kind"] == "peer"

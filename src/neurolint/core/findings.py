@@ -18,7 +18,14 @@ import numpy as np
 
 from .errors import ParameterError, SidecarError
 
-__all__ = ["FINDING_KINDS", "SCHEMA_VERSION", "ChannelStatus", "Finding", "QCResult"]
+__all__ = [
+    "FINDING_KINDS",
+    "SCHEMA_VERSION",
+    "ChannelStatus",
+    "Finding",
+    "FindingsView",
+    "QCResult",
+]
 
 #: The one vocabulary of finding kinds.
 FINDING_KINDS = (
@@ -139,8 +146,25 @@ class ChannelStatus:
         )
 
 
+class FindingsView:
+    """Queries shared by anything holding ``channels`` (statuses) and ``events`` (findings)."""
+
+    channels: list[ChannelStatus]
+    events: list[Finding]
+
+    @property
+    def bad_channels(self) -> list[str]:
+        """Names of channels marked bad, for ``info['bads']``."""
+        return [c.name for c in self.channels if c.is_bad]
+
+    def events_of(self, kinds: str | Sequence[str]) -> list[Finding]:
+        """Events of one kind or several."""
+        kinds = {kinds} if isinstance(kinds, str) else set(kinds)
+        return [e for e in self.events if e.kind in kinds]
+
+
 @dataclass
-class QCResult:
+class QCResult(FindingsView):
     """What an assessment found in one recording.
 
     Attributes
@@ -180,16 +204,6 @@ class QCResult:
                     f"quality has shape {self.quality.shape}; expected (n_windows, "
                     f"{len(self.channels)})."
                 )
-
-    @property
-    def bad_channels(self) -> list[str]:
-        """Names of channels marked bad, for ``info['bads']``."""
-        return [c.name for c in self.channels if c.is_bad]
-
-    def events_of(self, kinds: str | Sequence[str]) -> list[Finding]:
-        """Events of one kind or several."""
-        kinds = {kinds} if isinstance(kinds, str) else set(kinds)
-        return [e for e in self.events if e.kind in kinds]
 
     def to_dict(self) -> dict[str, Any]:
         return {

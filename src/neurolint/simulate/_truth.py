@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
 import numpy as np
 
-from ..core.findings import ChannelStatus, Finding
+from ..core.findings import ChannelStatus, Finding, FindingsView
 
 __all__ = ["GroundTruth", "Simulation"]
 
@@ -18,7 +18,7 @@ TRUTH_SCHEMA_VERSION = "1.0"
 
 
 @dataclass
-class GroundTruth:
+class GroundTruth(FindingsView):
     """The known truth behind a simulated recording.
 
     Attributes
@@ -48,16 +48,6 @@ class GroundTruth:
     clean: Any = None
     arrays: dict[str, np.ndarray] = field(default_factory=dict)
     extras: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def bad_channels(self) -> list[str]:
-        """Names of the channels made bad."""
-        return [c.name for c in self.channels if c.is_bad]
-
-    def events_of(self, kinds: str | Sequence[str]) -> list[Finding]:
-        """Events of one kind or several."""
-        kinds = {kinds} if isinstance(kinds, str) else set(kinds)
-        return [e for e in self.events if e.kind in kinds]
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able form (``clean`` and ``arrays`` are listed by shape, not included)."""

@@ -66,7 +66,7 @@ SIMULATORS: tuple[Simulator, ...] = (
     Simulator(
         "lfp",
         "lfp:simulate_lfp",
-        ".fif",
+        ".bin",  # keeps the lfp type, µV and NaN gaps exactly
         "LFP with theta, gamma and ripples, and gaps with their true values kept",
     ),
 )

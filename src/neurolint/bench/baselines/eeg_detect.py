@@ -161,14 +161,29 @@ def mne_find_eog_events(ts: TimeSeries, *, half_width: float = 0.2) -> Detection
 
 
 @_quiet
-def pyprep_noisy_channels(ts: TimeSeries, *, seed: int = 0, ransac: bool = True) -> Detections:
-    """PyPREP's ``NoisyChannels.find_all_bads`` (deviation, correlation, HF noise, NaN, flat,
-    dropout, SNR and RANSAC), the PREP pipeline's bad-channel detector."""
+def pyprep_noisy_channels(
+    ts: TimeSeries, *, seed: int = 0, ransac: bool = True, criteria: str = "all"
+) -> Detections:
+    """PyPREP's ``NoisyChannels.find_all_bads``, the PREP pipeline's bad-channel detector.
+
+    ``criteria="all"`` keeps every criterion PyPREP applies (NaN, flat, deviation,
+    HF noise, correlation, SNR, dropout, RANSAC and, in recent versions, PSD);
+    ``"prep"`` keeps the original PREP criteria only (everything but ``bad_by_psd``).
+    """
     pyprep = import_optional("pyprep", "bench")
     raw = _raw(ts)
     noisy = pyprep.NoisyChannels(raw, random_state=seed, ransac=ransac)
     noisy.find_all_bads()
-    return Detections([], list(noisy.get_bads()))
+    if criteria == "all":
+        return Detections([], list(noisy.get_bads()))
+    by_reason = noisy.get_bads(as_dict=True)
+    keep = {
+        name
+        for reason, names in by_reason.items()
+        if reason not in ("bad_all", "bad_by_psd")
+        for name in names
+    }
+    return Detections([], sorted(keep))
 
 
 @_quiet

@@ -22,7 +22,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
 
-from ...core.findings import Finding
 from ...simulate.artifacts import EPISODE_KINDS, EVENT_KINDS
 from ..harness import BenchResult, run_method
 from ..metrics import channel_scores, match_events
@@ -81,6 +80,14 @@ def methods(seed: int = 0) -> list[DetectMethod]:
             ("flat", "noisy_channel", "bridged"),
             False,
             "PyPREP NoisyChannels.find_all_bads (RANSAC on)",
+        ),
+        DetectMethod(
+            "pyprep.NoisyChannels (PREP criteria)",
+            partial(peers.pyprep_noisy_channels, seed=seed, criteria="prep"),
+            "peer",
+            ("flat", "noisy_channel", "bridged"),
+            False,
+            "PyPREP NoisyChannels.find_all_bads without bad_by_psd (the original PREP set)",
         ),
         DetectMethod(
             "mne.find_bad_channels_lof",
@@ -146,6 +153,10 @@ def evaluate(method: DetectMethod, sims: Sequence, outputs: Sequence) -> dict[st
             true_bad = [c.name for c in truth.channels if set(c.reasons) & set(channel_kinds)]
             s = channel_scores(true_bad, bads)
             _pool(counts, "ch", int(s["tp"]), int(s["fp"]), int(s["fn"]))
+            for kind in channel_kinds:
+                of_kind = {c.name for c in truth.channels if kind in c.reasons}
+                got = len(of_kind & set(bads))
+                _pool(counts, f"recall_{kind}", got, 0, len(of_kind) - got)
         if not timed:
             continue
         # Kind-agnostic: a prediction is right if it overlaps any true event.
@@ -173,6 +184,8 @@ def evaluate(method: DetectMethod, sims: Sequence, outputs: Sequence) -> dict[st
         out["ev_F1"] = (
             2 * precision * recall / (precision + recall) if precision + recall > 0 else 0.0
         )
+    for kind in channel_kinds:
+        out[f"recall_{kind}"] = _prf(*counts[f"recall_{kind}"])[1]
     kind_f1 = []
     for kind in timed:
         out[f"recall_{kind}"] = _prf(*counts[f"recall_{kind}"])[1]
@@ -234,7 +247,3 @@ def run(quick: bool = False, seed: int = 0, *, debug: bool = False) -> BenchResu
         "cover all of them. '-' means the method does not report that."
     )
     return result
-
-
-def _unused(_: Finding) -> None:  # keeps Finding importable for type checkers of callers
-    return None
