@@ -57,3 +57,21 @@ def test_generic_detectors_are_scored_kind_agnostically(sims):
     scores = evaluate(method, sims, [relabel(s.data) for s in sims])
     assert scores["ev_P"] == scores["ev_R"] == 1.0
     assert "macro_F1" not in scores and "F1_pop" not in scores
+
+
+def test_pieces_of_one_artifact_are_merged_before_scoring():
+    from neurolint.bench.tasks.detect import merge_close
+
+    pieces = [
+        Finding(10.0, 0.02, "anomaly", ("Fz",)),
+        Finding(10.1, 0.5, "anomaly", ("Cz",)),
+        Finding(10.7, 0.02, "anomaly", ("Fz",)),
+        Finding(10.7, 0.1, "blink"),
+        Finding(12.0, 0.1, "anomaly"),
+    ]
+    merged = merge_close(pieces)
+    assert [(e.kind, e.onset, round(e.duration, 6), e.channels) for e in merged] == [
+        ("anomaly", 10.0, 0.72, ("Fz", "Cz")),
+        ("blink", 10.7, 0.1, ()),
+        ("anomaly", 12.0, 0.1, ()),
+    ]
