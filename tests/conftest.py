@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tracemalloc
 from pathlib import Path
 
 import numpy as np
@@ -36,3 +37,25 @@ def small_ts(rng):
         [[-0.03, 0.08, 0.0], [0.0, 0.0, 0.1], [np.nan] * 3, [np.nan] * 3],
     )
     return TimeSeries(data, 250.0, info)
+
+
+@pytest.fixture
+def peak_bytes():
+    """``peak_bytes(fn)`` → ``(fn(), peak bytes allocated during it)`` via tracemalloc
+    (numpy reports its allocations to it)."""
+
+    def measure(fn):
+        started = not tracemalloc.is_tracing()
+        if started:
+            tracemalloc.start()
+        tracemalloc.reset_peak()
+        base = tracemalloc.get_traced_memory()[0]
+        try:
+            result = fn()
+            peak = tracemalloc.get_traced_memory()[1] - base
+        finally:
+            if started:
+                tracemalloc.stop()
+        return result, peak
+
+    return measure

@@ -96,3 +96,36 @@ def test_bench_simulate_quick_times_every_simulator(tmp_path):
         assert rows[name]["error"] is None, rows[name]["error"]
         assert rows[name]["metrics"]["x_realtime"] > 0
     assert rows["spikeinterface.generate_ground_truth_recording"]["kind"] == "peer"
+
+
+@pytest.mark.parametrize(
+    ("kind", "args"),
+    [
+        ("ephys", ["--duration", "0.5", "-p", "probe=tetrode"]),
+        ("spikes", ["--duration", "2"]),
+        ("calcium", ["-p", "n_frames=20", "-p", "shape=[32,32]", "-p", "n_cells=4"]),
+        ("fmri", ["-p", "n_volumes=12", "-p", "shape=[16,16,10]", "-p", "n_regions=1"]),
+        ("lfp", ["--duration", "5", "-p", "gap_durations=[0.2]"]),
+    ],
+)
+def test_every_simulator_writes_readable_data_and_truth(kind, args, tmp_path):
+    import neurolint as nl
+    from neurolint.simulate import GroundTruth
+    from neurolint.simulate.registry import get_simulator
+
+    assert main(["simulate", kind, "--seed", "1", "--out", str(tmp_path), *args]) == 0
+    data = tmp_path / f"sim-{kind}-seed1{get_simulator(kind).extension}"
+    series = nl.read(data)
+    assert series.n_times > 0
+    truth = GroundTruth.load(tmp_path / f"sim-{kind}-seed1_truth.json")
+    assert truth.simulator == kind and truth.params["seed"] == 1
+
+
+def test_semisynthetic_from_a_real_recording(shared_data, tmp_path):
+    source = shared_data / "eeg" / "eeglab_data.set"
+    out = tmp_path / "mix.h5"
+    assert main(["simulate", "semisynthetic", "--source", str(source), "--out", str(out)]) == 0
+    from neurolint.simulate import EpochDataset
+
+    dataset = EpochDataset.load(out)
+    assert dataset.train.noisy.shape[1] == 512 and len(dataset.test.noisy) > 0

@@ -192,3 +192,11 @@ def test_same_seed_same_output_and_different_seed_differs():
 def test_bad_parameters_raise(kwargs):
     with pytest.raises(ParameterError):
         simulate_calcium(**{"shape": (32, 32), "n_frames": 20, "n_cells": 3, **kwargs})
+
+
+def test_peak_memory_stays_near_the_output_size(peak_bytes):
+    # Built a block of frames at a time: the peak is a few times movie + clean (float32).
+    sim, peak = peak_bytes(lambda: simulate_calcium((64, 64), n_frames=1500, motion=2.0))
+    output = sim.data.to_numpy().nbytes + sim.truth.clean.to_numpy().nbytes
+    assert sim.data.to_numpy().dtype == sim.truth.clean.to_numpy().dtype == np.float32
+    assert peak < 4 * output

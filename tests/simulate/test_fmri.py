@@ -196,3 +196,12 @@ def test_same_seed_same_output_and_different_seed_differs():
 def test_bad_parameters_raise(kwargs):
     with pytest.raises(ParameterError):
         simulate_fmri(**{"shape": (16, 16, 10), "n_volumes": 30, "n_regions": 1, **kwargs})
+
+
+def test_peak_memory_stays_near_the_output_size(peak_bytes):
+    # Built a block of volumes at a time: the peak is a few times data + clean (float32), not
+    # the ~18x of whole-run float64 temporaries.
+    sim, peak = peak_bytes(lambda: simulate_fmri((32, 32, 24), 100, spikes=2, motion=1.0))
+    output = sim.data.to_numpy().nbytes + sim.truth.clean.to_numpy().nbytes
+    assert sim.data.to_numpy().dtype == sim.truth.clean.to_numpy().dtype == np.float32
+    assert peak < 5 * output

@@ -179,3 +179,12 @@ def test_other_sampling_rate_keeps_timing_in_ms():
 def test_bad_parameters_raise(kwargs):
     with pytest.raises(ParameterError):
         simulate_spikes(**{"duration": 1.0, **kwargs})
+
+
+def test_peak_memory_stays_near_the_output_size(peak_bytes):
+    # The background is summed a block of spikes at a time, not as one (n_spikes x template
+    # length) array: 60 s at 24 kHz peaks well under 100 MB.
+    sim, peak = peak_bytes(lambda: simulate_spikes("easy1", duration=60.0, seed=4))
+    output = sim.data.get_data().nbytes + sim.truth.clean.get_data().nbytes
+    assert output == 2 * 4 * 60 * 24000
+    assert peak < 8 * output

@@ -19,6 +19,8 @@ __all__ = ["simulate_calcium"]
 _SOFT_EDGE = 0.1
 # Jumps smaller than this (pixels) are part of the drift, not logged motion events.
 _JUMP_LOG_PX = 1.0
+# Pixels (frames x canvas pixels) built at once; bounds the working memory (~16 MB).
+_CHUNK_ELEMENTS = 1 << 21
 
 
 def _as_pair(name: str, value, cast) -> tuple:
@@ -346,27 +348,49 @@ def simulate_calcium(
     maps = (maps - maps.mean(axis=(1, 2), keepdims=True)) / maps.std(axis=(1, 2), keepdims=True)
     static_np = neuropil * np.clip(1.0 + 0.2 * maps[0], 0.2, None)
     slow = np.stack([_slow_noise(rng_neuropil, n_t, frame_rate, 0.2) for _ in range(3)])
-    fluct = 0.05 * slow[0][:, None, None] + 0.05 * np.tensordot(slow[1:].T, maps[1:], axes=1)
+    fluct_maps = (0.05 * static_np * maps[1:]).reshape(2, -1)
 
     # Scene = neuropil + cells at rest + transients; normalised so the rest image has mean 1.
     cell_rest = np.tensordot(brightness, fp, axes=1)
     view = (slice(pad, pad + h), slice(pad, pad + w))
     scale = 1.0 / float((static_np + cell_rest)[view].mean())
     flat = (fp * brightness[:, None, None]).reshape(n_cells, -1)
-    scene = (traces.T @ flat).reshape(n_t, *canvas)
-    scene += cell_rest
-    scene += static_np * (1.0 + fluct)
-    bleach = (1.0 - bleaching) ** (times / seconds)
-    scene *= (scale * bleach)[:, None, None]
-    np.maximum(scene, 0.0, out=scene)
+    rest = (cell_rest + static_np).ravel()
+    bleach = scale * (1.0 - bleaching) ** (times / seconds)
 
     if motion > 0:
         shifts, jumps = _motion_shifts(rng_motion, n_t, frame_rate, motion, jump_rate, subpixel)
-        clean = np.maximum(_apply_shifts(scene, shifts, pad), 0.0)
     else:
         shifts, jumps = np.zeros((n_t, 2)), np.zeros(0, dtype=np.int64)
-        clean = scene
-    noisy = rng_noise.poisson(photons * clean) / photons
+
+    # Movie, a block of frames at a time (bounded memory): scene, motion, shot noise.
+    clean = np.empty((n_t, h, w), dtype=np.float32)
+    noisy = np.empty((n_t, h, w), dtype=np.float32)
+    clean_sum = 0.0
+    resid_sum = np.zeros((h, w))
+    resid_sq = np.zeros((h, w))
+    step = max(1, _CHUNK_ELEMENTS // (canvas[0] * canvas[1]))
+    for a in range(0, n_t, step):
+        b = min(n_t, a + step)
+        scene = traces[:, a:b].T @ flat
+        scene += rest
+        scene += slow[1:, a:b].T @ fluct_maps
+        scene += (0.05 * slow[0, a:b])[:, None] * static_np.ravel()
+        scene *= bleach[a:b, None]
+        np.maximum(scene, 0.0, out=scene)
+        scene = scene.reshape(b - a, *canvas)
+        if motion > 0:
+            scene = np.maximum(_apply_shifts(scene, shifts[a:b], pad), 0.0)
+        counts_t = rng_noise.poisson(photons * scene)
+        clean[a:b] = scene
+        np.divide(counts_t, photons, out=noisy[a:b], casting="same_kind")
+        del scene, counts_t
+        # Measured on the output: the shot noise per pixel.
+        resid = noisy[a:b] - clean[a:b]
+        resid_sum += resid.sum(axis=0, dtype=np.float64)
+        resid_sq += np.square(resid, dtype=np.float64).sum(axis=0)
+        clean_sum += float(clean[a:b].sum(dtype=np.float64))
+        del resid
 
     events = []
     for k in jumps.tolist():
@@ -384,7 +408,8 @@ def simulate_calcium(
             )
 
     # Measured on the output: shot noise and one spike's peak over it at each cell's peak pixel.
-    resid_std = (noisy - clean).std(axis=0)
+    resid_mean = resid_sum / n_t
+    resid_std = np.sqrt(np.maximum(resid_sq / n_t - resid_mean**2, 0.0))
     footprints = fp[(slice(None), *view)]
     if n_cells:
         flat_fp = footprints.reshape(n_cells, -1)
@@ -395,7 +420,7 @@ def simulate_calcium(
         snr = 0.0
     rates = counts / seconds
     extras = {
-        "mean_photon_count": float(photons * clean.mean()),
+        "mean_photon_count": photons * clean_sum / clean.size,
         "noise_std": float(resid_std.mean()),
         "spike_snr": snr,
         "mean_firing_rate": float(rates.mean()) if n_cells else 0.0,
@@ -414,8 +439,8 @@ def simulate_calcium(
     }
     meta = {"simulated": "calcium", "seed": seed}
     pixel_um = (float(pixel[0]), float(pixel[1]))
-    data = Movie(noisy.astype(np.float32), frame_rate, pixel_size=pixel_um, meta=meta)
-    clean_movie = Movie(clean.astype(np.float32), frame_rate, pixel_size=pixel_um, meta=meta)
+    data = Movie(noisy, frame_rate, pixel_size=pixel_um, meta=meta)
+    clean_movie = Movie(clean, frame_rate, pixel_size=pixel_um, meta=meta)
     truth = GroundTruth(
         simulator="calcium",
         params=params,

@@ -23,6 +23,8 @@ _OVERSAMPLE = 16
 _DRIFT_ORDER = 3
 # Head radius (mm) that turns rotations into displacements (Power et al. 2012).
 _HEAD_RADIUS = 50.0
+# Voxels (volumes x voxels per volume) built at once; bounds the working memory (~16 MB).
+_CHUNK_ELEMENTS = 1 << 21
 
 
 def canonical_hrf(dt: float, duration: float = 32.0) -> np.ndarray:
@@ -80,10 +82,41 @@ def _detrended(y: np.ndarray, order: int) -> np.ndarray:
 
 def _measured_tsnr(data: np.ndarray, mask: np.ndarray) -> float:
     """Median over the mask of mean / std of the detrended voxel time series."""
-    y = data[:, mask].astype(np.float64)
-    resid = _detrended(y, _DRIFT_ORDER)
-    std = np.sqrt((resid**2).sum(0) / (y.shape[0] - _DRIFT_ORDER - 1))
-    return float(np.median(y.mean(0) / np.maximum(std, 1e-12)))
+    n = data.shape[0]
+    flat = data.reshape(n, -1)
+    voxels = np.flatnonzero(mask)
+    basis, _ = np.linalg.qr(_legendre(n, _DRIFT_ORDER))  # orthonormal: resid = y - Q Q^T y
+    step = max(1, _CHUNK_ELEMENTS // n)
+    ratio = np.empty(voxels.size)
+    for a in range(0, voxels.size, step):  # a block of voxels at a time (bounded memory)
+        y = flat[:, voxels[a : a + step]].astype(np.float64)
+        resid = y - basis @ (basis.T @ y)
+        std = np.sqrt((resid**2).sum(0) / (n - _DRIFT_ORDER - 1))
+        ratio[a : a + step] = y.mean(0) / np.maximum(std, 1e-12)
+    return float(np.median(ratio))
+
+
+def _physio_variance(
+    card: np.ndarray,
+    resp: np.ndarray,
+    card_map: np.ndarray,
+    resp_map: np.ndarray,
+    mask: np.ndarray,
+) -> np.ndarray:
+    """Variance over time, after the drift fit, of ``card * card_map + resp * resp_map``.
+
+    ``card`` and ``resp`` are ``(n, n_slices)``; the fit is linear, so each voxel's variance
+    follows from the detrended waveforms' per-slice (co)variances without a 4-D array.
+    Returns the values at the voxels of ``mask`` (in ``mask``'s flat order).
+    """
+    c = _detrended(card, _DRIFT_ORDER)
+    r = _detrended(resp, _DRIFT_ORDER)
+    c -= c.mean(0)
+    r -= r.mean(0)
+    z = np.nonzero(mask)[2]
+    cm, rm = card_map[mask], resp_map[mask]
+    cc, cr, rr = (c * c).mean(0), (c * r).mean(0), (r * r).mean(0)
+    return cm**2 * cc[z] + 2 * cm * rm * cr[z] + rm**2 * rr[z]
 
 
 def _rotation(rx: float, ry: float, rz: float) -> np.ndarray:
@@ -325,17 +358,12 @@ def simulate_fmri(
     resp = cycle(f_resp, 0.02, 53.0, phase0[2], phase0[3])
     card_map = 0.6 + 0.4 * np.tanh(_smooth_field(rng_phys, dims, 2.5))
     resp_map = 0.6 + 0.4 * (pos_mm[..., 1] / semi[1]).clip(-1, 1)
-    phys = physio * (
-        card[:, None, None, :] * card_map[None] + resp[:, None, None, :] * resp_map[None]
-    )
-
-    activation = change * bold[:, None, None, None] * (regions > 0)[None]
-    fraction = activation + trend[:, None, None, None] * drift_map[None] + phys
-    clean = baseline[None] * (1.0 + fraction)
 
     # One thermal sigma for the image: the median voxel in the brain then has tSNR = tsnr
     # (voxel tSNR >= target exactly when (S0 / tsnr)^2 - physio variance >= sigma^2).
-    phys_var = _detrended(phys[:, mask], _DRIFT_ORDER).var(axis=0) * baseline[mask] ** 2
+    phys_var = (
+        _physio_variance(card, resp, card_map, resp_map, mask) * (physio * baseline[mask]) ** 2
+    )
     room = (baseline[mask] / tsnr) ** 2 - phys_var
     sigma2 = float(np.median(room))
     if sigma2 <= 0:
@@ -346,18 +374,35 @@ def simulate_fmri(
 
     if motion > 0:
         motion_params, jumps = _motion_params(rng_motion, n, tr, motion)
-        moved = np.empty_like(clean)
-        for k in range(n):  # one rigid transform per volume
-            moved[k] = (
-                _move(clean[k], motion_params[k], voxel) if motion_params[k].any() else clean[k]
-            )
-        np.maximum(moved, 0.0, out=moved)
     else:
         motion_params, jumps = np.zeros((n, 6)), np.zeros(0, dtype=np.int64)
-        moved = clean
-    noise = rng_noise.standard_normal((2, *moved.shape)) * sigma
-    data = np.sqrt((moved + noise[0]) ** 2 + noise[1] ** 2)  # magnitude image: Rician
-    del noise
+
+    # Clean series, motion and thermal noise, a block of volumes at a time (bounded memory):
+    # baseline * (1 + activation + drift + physiology), moved rigidly, then the magnitude of
+    # the complex image with Gaussian noise in both parts (Rician).
+    active = (change * (regions > 0)).astype(np.float64)
+    clean = np.empty((n, *dims), dtype=np.float32)
+    data = np.empty((n, *dims), dtype=np.float32)
+    step = max(1, _CHUNK_ELEMENTS // int(np.prod(dims)))
+    for a in range(0, n, step):
+        b = min(n, a + step)
+        block = trend[a:b, None, None, None] * drift_map
+        block += bold[a:b, None, None, None] * active
+        block += physio * card[a:b, None, None, :] * card_map
+        block += physio * resp[a:b, None, None, :] * resp_map
+        block += 1.0
+        block *= baseline
+        clean[a:b] = block
+        if motion > 0:
+            for k in range(a, b):  # one rigid transform per volume
+                if motion_params[k].any():
+                    block[k - a] = _move(block[k - a], motion_params[k], voxel)
+            np.maximum(block, 0.0, out=block)
+        noise = rng_noise.standard_normal((2, b - a, *dims), dtype=np.float32)
+        noise *= sigma
+        block += noise[0]
+        np.hypot(block, noise[1], out=data[a:b])  # magnitude image: Rician
+        del block, noise
 
     events = []
     fd = _framewise_displacement(motion_params)
@@ -395,7 +440,6 @@ def simulate_fmri(
             )
     events.sort(key=lambda e: e.onset)
 
-    data = data.astype(np.float32)
     affine = np.diag([*voxel, 1.0])
     affine[:3, 3] = -centre * voxel  # world origin at the centre of the volume
     meta = {"simulated": "fmri", "seed": seed}
@@ -429,7 +473,7 @@ def simulate_fmri(
         params=params,
         events=events,
         channels=[],
-        clean=VolumeSeries(clean.astype(np.float32), tr, **kwargs),
+        clean=VolumeSeries(clean, tr, **kwargs),
         arrays=arrays,
         extras=extras,
     )

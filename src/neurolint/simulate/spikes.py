@@ -68,6 +68,8 @@ _OVERLAP_MS = 64 / 24.0
 _N_BACKGROUND_SHAPES = 594
 # Background spikes per second: about 13 overlap at any time, so the sum is near Gaussian.
 _BACKGROUND_RATE = 5000.0
+# Background spikes summed at once (bounds the working memory to a few MB).
+_BACKGROUND_BLOCK = 8192
 
 
 def spike_waveform(t_ms: np.ndarray, shape: Sequence[float]) -> np.ndarray:
@@ -99,8 +101,11 @@ def spike_waveform(t_ms: np.ndarray, shape: Sequence[float]) -> np.ndarray:
 def _peak_offsets(shapes: np.ndarray) -> np.ndarray:
     """Time (ms) of each shape's largest absolute value, found on a 1 µs grid."""
     grid = np.arange(-0.5, 1.5, 0.001)
-    values = spike_waveform(grid[None, :], shapes.T)
-    return grid[np.argmax(np.abs(values), axis=1)]
+    out = np.empty(len(shapes))
+    for a in range(0, len(shapes), 64):  # a few shapes at a time: small temporaries
+        values = spike_waveform(grid[None, :], shapes[a : a + 64].T)
+        out[a : a + 64] = grid[np.argmax(np.abs(values), axis=1)]
+    return out
 
 
 def _aligned(
@@ -140,6 +145,35 @@ def _poisson_dead_time(
     while t[-1] < duration:
         t = np.concatenate([t, t[-1] + np.cumsum(rng.exponential(1.0 / boosted, n_draw) + dead)])
     return t[t < duration]
+
+
+def _background(
+    bank: np.ndarray, starts: np.ndarray, which: np.ndarray, gains: np.ndarray, n_samples: int
+) -> np.ndarray:
+    """Sum of ``gains[i] * bank[which[i]]`` placed from sample ``starts[i]``, cut to the record.
+
+    Built in blocks of spikes sorted by start, each summed over its own stretch of samples,
+    so the working memory stays near ``_BACKGROUND_BLOCK`` x template length.
+    """
+    n_t = bank.shape[1]
+    order = np.argsort(starts, kind="stable")
+    starts, which, gains = starts[order], which[order], gains[order]
+    out = np.zeros(n_samples)
+    offsets = np.arange(n_t)
+    for a in range(0, starts.size, _BACKGROUND_BLOCK):
+        s, k, g = (x[a : a + _BACKGROUND_BLOCK] for x in (starts, which, gains))
+        lo, hi = max(int(s[0]), 0), min(int(s[-1]) + n_t, n_samples)
+        if hi <= lo:
+            continue
+        index = ((s - lo)[:, None] + offsets).ravel()  # relative to the stretch [lo, hi)
+        values = bank[k]
+        values *= g[:, None]
+        values = values.ravel()
+        if lo > s[0] or hi < s[-1] + n_t:  # spikes cut by the start or the end of the record
+            valid = (index >= 0) & (index < hi - lo)
+            index, values = index[valid], values[valid]
+        out[lo:hi] += np.bincount(index, values, minlength=hi - lo)
+    return out
 
 
 def simulate_spikes(
@@ -268,10 +302,8 @@ def simulate_spikes(
     starts = rng.integers(-n_t, n_samples, n_bg)
     which = rng.integers(0, _N_BACKGROUND_SHAPES, n_bg)
     gains = rng.uniform(0.0, 1.0, n_bg) * np.where(rng.random(n_bg) < 0.8, 1.0, -1.0)
-    bg_index = starts[:, None] + np.arange(n_t)
-    valid = (bg_index >= 0) & (bg_index < n_samples)
-    bg_values = bank[which] * gains[:, None]
-    background = np.bincount(bg_index[valid], bg_values[valid], minlength=n_samples)
+    background = _background(bank, starts, which, gains, n_samples)
+    del starts, which, gains
     background -= background.mean()
     std = background.std()
     background *= level * amp / std if std > 0 else 0.0
@@ -315,5 +347,5 @@ def simulate_spikes(
             "units": "uV",
         },
     )
-    data = (clean + background)[None].astype(np.float32)
+    data = np.add(clean, background, out=np.empty((1, n_samples), np.float32), casting="same_kind")
     return Simulation(TimeSeries(data, fs, info, modality="ephys", meta=meta), truth)
