@@ -103,11 +103,26 @@ def help_time(repeats: int = 10) -> list[float]:
     return times
 
 
-def run(quick: bool = False, seed: int = 0, *, debug: bool = False, workdir=None):
-    """The harness task: a :class:`~neurolint.bench.harness.BenchResult` of the four loops."""
+def run(
+    quick: bool = False,
+    seed: int = 0,
+    *,
+    debug: bool = False,
+    size_gb: float | None = None,
+    repeats: int | None = None,
+    chunk_duration: float = 1.0,
+    help_runs: int | None = None,
+    workdir: Path | None = None,
+):
+    """The harness task: the four loops over one file, and ``neurolint --help`` start-up.
+
+    ``quick``: 0.2 GB, one repeat, 3 start-ups; otherwise 2 GB, 3 repeats, 10 start-ups
+    (``size_gb``, ``repeats`` and ``help_runs`` override these).
+    """
     from .harness import BenchResult
 
-    size_gb, repeats = (0.2, 1) if quick else (2.0, 3)
+    size_gb = size_gb or (0.2 if quick else 2.0)
+    repeats = repeats or (1 if quick else 3)
     with tempfile.TemporaryDirectory(dir=workdir) as tmp:
         path = Path(tmp) / "stream.bin"
         n = make_file(path, size_gb, seed)
@@ -115,14 +130,23 @@ def run(quick: bool = False, seed: int = 0, *, debug: bool = False, workdir=None
         runs: dict[str, list[dict]] = {m: [] for m in methods}
         for _ in range(repeats):  # interleaved, so cache state is shared fairly
             for m in methods:
-                runs[m].append(run_method(m, path, 1.0))
+                runs[m].append(run_method(m, path, chunk_duration))
         size = os.path.getsize(path)
+    helps = help_time(help_runs or (3 if quick else 10))
     result = BenchResult(
         task="io_stream",
         quick=quick,
         seed=seed,
-        description=f"stream {size / 1e9:.2f} GB int16, {N_CHANNELS} channels, 1 s chunks",
-        params={"bytes": size, "channels": N_CHANNELS, "samples": n, "repeats": repeats},
+        description=(
+            f"stream {size / 1e9:.2f} GB int16, {N_CHANNELS} channels, {chunk_duration:g} s chunks"
+        ),
+        params={
+            "bytes": size,
+            "channels": N_CHANNELS,
+            "samples": n,
+            "repeats": repeats,
+            "help_seconds": {"median": statistics.median(helps), "max": max(helps)},
+        },
     )
     base = statistics.median(r["seconds"] for r in runs["memmap"])
     for m in methods:
@@ -136,10 +160,12 @@ def run(quick: bool = False, seed: int = 0, *, debug: bool = False, workdir=None
                 max(r["peak_rss_mb"] for r in runs[m]),
             )
         )
-    result.notes.append(
+    result.notes += [
         "Each method runs in a fresh process: peak memory is that process's peak RSS "
-        "(ru_maxrss), not growth; time is the median over repeats."
-    )
+        "(ru_maxrss), not growth; time is the median over repeats.",
+        f"`neurolint --help`: median {statistics.median(helps):.3f} s, max {max(helps):.3f} s "
+        f"over {len(helps)} runs, each in a fresh interpreter.",
+    ]
     return result
 
 
@@ -150,58 +176,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--out", type=Path, default=Path("bench-results"))
     parser.add_argument("--workdir", type=Path, default=None, help="where the big file goes")
+    parser.add_argument("--overwrite", action="store_true", help="replace earlier results")
     args = parser.parse_args(argv)
-    args.out.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=args.workdir) as tmp:
-        path = Path(tmp) / "stream.bin"
-        n = make_file(path, args.size_gb)
-        methods = ["neurolint", "neurolint_noncontiguous", "memmap", "memmap_channels_first"]
-        runs: dict[str, list[dict]] = {m: [] for m in methods}
-        for _ in range(args.repeats):  # interleaved, so cache state is shared fairly
-            for m in methods:
-                runs[m].append(run_method(m, path, args.chunk_duration))
-        size = os.path.getsize(path)
-    rows = []
-    for m in methods:
-        secs = statistics.median(r["seconds"] for r in runs[m])
-        rows.append(
-            {
-                "method": m,
-                "median_seconds": secs,
-                "throughput_mb_s": size / secs / 1e6,
-                "peak_rss_mb": max(r["peak_rss_mb"] for r in runs[m]),
-            }
-        )
-    base = {r["method"]: r["throughput_mb_s"] for r in rows}
-    for r in rows:
-        r["throughput_vs_memmap"] = r["throughput_mb_s"] / base["memmap"]
-    helps = help_time()
-    result = {
-        "file": {"bytes": size, "channels": N_CHANNELS, "samples": n, "dtype": "int16"},
-        "chunk_duration_s": args.chunk_duration,
-        "repeats": args.repeats,
-        "methods": rows,
-        "help_seconds": {"median": statistics.median(helps), "max": max(helps), "runs": helps},
-    }
-    (args.out / "io_stream.json").write_text(json.dumps(result, indent=2))
-    lines = [
-        f"File: {size / 1e9:.2f} GB int16, {N_CHANNELS} channels, {n} samples; "
-        f"chunks of {args.chunk_duration:g} s; median of {args.repeats} runs, "
-        "each in a fresh process.",
-        "",
-        "| method | median time (s) | throughput (MB/s) | vs memmap | peak RSS (MB) |",
-        "|---|---|---|---|---|",
-    ]
-    lines += [
-        f"| {r['method']} | {r['median_seconds']:.2f} | {r['throughput_mb_s']:.0f} | "
-        f"{r['throughput_vs_memmap']:.2f} | {r['peak_rss_mb']:.0f} |"
-        for r in rows
-    ]
-    med, worst = statistics.median(helps), max(helps)
-    lines += ["", f"`neurolint --help`: median {med:.3f} s, max {worst:.3f} s, {len(helps)} runs."]
-    text = "\n".join(lines)
-    (args.out / "io_stream.md").write_text(text + "\n")
-    print(text)
+    result = run(
+        size_gb=args.size_gb,
+        repeats=args.repeats,
+        chunk_duration=args.chunk_duration,
+        workdir=args.workdir,
+    )
+    result.write(args.out, overwrite=args.overwrite)
+    print(result.to_markdown())
     return 0
 
 
