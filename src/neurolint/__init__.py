@@ -14,6 +14,7 @@ __version__ = "0.1.0.dev0"
 # public name -> module that defines it
 _LAZY = {
     "read": "neurolint.io",
+    "check": "neurolint.assess",
     "write": "neurolint.io",
     "info": "neurolint.io",
     "TimeSeries": "neurolint.core",

@@ -36,6 +36,18 @@ TASKS: tuple[Task, ...] = (
         "tasks.detect:run",
         3,
     ),
+    Task(
+        "blinks",
+        "real blinks in eeglab_data.set vs its EOG channels (shared data)",
+        "tasks.blinks:run",
+        4,
+    ),
+    Task(
+        "anomaly",
+        "unknown artifacts (square-wave glitches) flagged as anomaly; false alarms per minute",
+        "tasks.anomaly:run",
+        4,
+    ),
     Task("simulate", "speed of every simulator (x real time)", "tasks.simulate:run", 3),
     Task(
         "io_stream",

@@ -16,8 +16,7 @@ def bench(
     seed: int = typer.Option(0, "--seed", help="Seed of the suite."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace earlier results."),
 ) -> None:
-    """Run a benchmark task: every method on the same seeded suite, one table of metrics with
-    wall time and peak memory, printed and written as JSON and Markdown."""
+    """Run a benchmark task ('list' shows them): methods x metrics, time and memory."""
     from ..bench.registry import TASKS, get_task
 
     if task == "list":

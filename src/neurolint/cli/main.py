@@ -45,14 +45,18 @@ def _root(
 
 # Verb groups register themselves on import; each module imports heavy packages lazily.
 from . import bench as _bench  # noqa: E402
+from . import check as _check  # noqa: E402
 from . import demo as _demo  # noqa: E402
 from . import info as _info  # noqa: E402
 from . import simulate as _simulate  # noqa: E402
+from . import train as _train  # noqa: E402
 
 _demo.register(app)
 _info.register(app)
+_check.register(app)
 _simulate.register(app)
 _bench.register(app)
+_train.register(app)
 
 
 def main(argv: list[str] | None = None) -> int:

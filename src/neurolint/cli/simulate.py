@@ -34,8 +34,7 @@ def simulate(
     ),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace existing files."),
 ) -> None:
-    """Simulate a recording with known ground truth; write the data, the artifact-free data,
-    the truth as JSON, and BIDS-style events.tsv/channels.tsv beside it."""
+    """Simulate a recording with known ground truth and write data, clean data and truth."""
     from ..core.errors import ParameterError
     from ..simulate import write_simulation
     from ..simulate.registry import get_simulator

@@ -46,7 +46,24 @@ FINDING_KINDS = (
     "anomaly",
 )
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"  # 1.1 added "traces"; readers of 1.x ignore unknown keys
+
+
+def _plain(value: Any) -> Any:
+    """JSON-able form of a trace: arrays as nested lists (4 significant decimals), NaN → None."""
+    if isinstance(value, np.ndarray):
+        value = (
+            np.round(value.astype(np.float64), 4).tolist()
+            if value.dtype.kind == "f"
+            else value.tolist()
+        )
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
 
 
 def _check_kind(kind: str) -> str:
@@ -182,6 +199,9 @@ class QCResult(FindingsView):
         The assessed file, if any.
     meta : dict
         Versions, detector settings and anything else worth keeping.
+    traces : dict
+        Per detector, traces and maps worth plotting (motion, frame quality, DVARS, SNR and
+        tSNR maps), as arrays; written to JSON as nested lists.
     """
 
     score: float
@@ -193,6 +213,7 @@ class QCResult(FindingsView):
     window_duration: float | None = None
     source: str | None = None
     meta: dict[str, Any] = field(default_factory=dict)
+    traces: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not 0.0 <= float(self.score) <= 100.0:
@@ -217,10 +238,113 @@ class QCResult(FindingsView):
             "window_duration": self.window_duration,
             "quality": None if self.quality is None else np.round(self.quality, 4).tolist(),
             "meta": self.meta,
+            "traces": {
+                detector: {name: _plain(value) for name, value in traces.items()}
+                for detector, traces in self.traces.items()
+            },
         }
 
     def to_json(self, indent: int | None = 2) -> str:
         return json.dumps(self.to_dict(), indent=indent, allow_nan=False)
+
+    def to_mne(self) -> tuple[Any, list[str]]:
+        """MNE ``Annotations`` (``BAD_<kind>``, with ``ch_names`` and ``extras``
+        {confidence, detector}) and the bad channel names for ``info['bads']``.
+
+        Times are relative to the start of the recording (``orig_time=None``), so add them
+        to a Raw with ``raw.set_annotations(raw.annotations + annotations)`` after any crop
+        you made before the check. The Raw itself is never touched here.
+        """
+        import mne
+
+        events = sorted(self.events, key=lambda e: (e.onset, e.kind))
+        annotations = mne.Annotations(
+            onset=[e.onset for e in events],
+            duration=[e.duration for e in events],
+            description=[f"BAD_{e.kind}" for e in events],
+            ch_names=[list(e.channels) for e in events],
+            extras=[{"confidence": float(e.confidence), "detector": e.detector} for e in events],
+        )
+        return annotations, self.bad_channels
+
+    def to_dataframe(self) -> Any:
+        """The events as a pandas DataFrame: onset, duration, kind, channels, confidence,
+        detector (one row per event, sorted by onset)."""
+        import pandas as pd
+
+        rows = [
+            {
+                "onset": e.onset,
+                "duration": e.duration,
+                "kind": e.kind,
+                "channels": ",".join(e.channels),
+                "confidence": e.confidence,
+                "detector": e.detector,
+            }
+            for e in sorted(self.events, key=lambda e: (e.onset, e.kind))
+        ]
+        columns = ["onset", "duration", "kind", "channels", "confidence", "detector"]
+        return pd.DataFrame(rows, columns=columns)
+
+    def to_bids(self, folder: Any, stem: str | None = None, *, overwrite: bool = False) -> list:
+        """Write ``<stem>_events.tsv`` and ``<stem>_channels.tsv`` (with ``status`` and
+        ``status_description``) into ``folder``, as a BIDS derivative.
+
+        ``stem`` defaults to the checked file's name without extension and BIDS suffix.
+        Returns the two paths.
+        """
+        from pathlib import Path
+
+        # The writers live in io (which sits above core); imported here, when used.
+        from ..io.bids import bids_stem, write_channels_tsv, write_events_tsv
+        from .channels import ChannelInfo
+
+        folder = Path(folder)
+        if stem is None:
+            stem = bids_stem(self.source or "recording").name
+        units = self.meta.get("units") or ["n/a"] * len(self.channels)
+        info = ChannelInfo(
+            [c.name for c in self.channels],
+            [c.type for c in self.channels],
+            units,
+        )
+        return [
+            write_events_tsv(self.events, folder / f"{stem}_events.tsv", overwrite=overwrite),
+            write_channels_tsv(
+                info, self.channels, folder / f"{stem}_channels.tsv", overwrite=overwrite
+            ),
+        ]
+
+    def explain(self, index: int, data: Any = None) -> dict[str, Any]:
+        """Why event ``index`` was found.
+
+        Rule findings carry their feature, value and threshold (returned as they are);
+        learned findings, given the checked ``data``, get a per-sample attribution over time
+        and channels (integrated gradients, from :mod:`neurolint.assess.explain`).
+        """
+        if not 0 <= index < len(self.events):
+            raise ParameterError(
+                f"index={index} is out of range; this result has {len(self.events)} events."
+            )
+        finding = self.events[index]
+        out: dict[str, Any] = {"finding": finding.to_dict()}
+        if "feature" in finding.extras:
+            out.update(
+                {
+                    k: finding.extras[k]
+                    for k in ("feature", "value", "threshold")
+                    if k in finding.extras
+                }
+            )
+        if "model" in finding.extras:
+            if data is None:
+                out["attribution"] = None
+                out["note"] = "pass the checked recording as data= for a per-sample attribution"
+            else:
+                from ..assess.explain import explain_finding
+
+                out.update(explain_finding(data, finding, model=finding.extras["model"]))
+        return out
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> QCResult:
@@ -241,6 +365,13 @@ class QCResult(FindingsView):
             window_duration=data.get("window_duration"),
             source=data.get("source"),
             meta=dict(data.get("meta", {})),
+            traces={
+                detector: {
+                    name: np.asarray(v, dtype=np.float32) if isinstance(v, list) else v
+                    for name, v in traces.items()
+                }
+                for detector, traces in data.get("traces", {}).items()
+            },
         )
 
     @classmethod

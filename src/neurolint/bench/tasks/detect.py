@@ -53,6 +53,7 @@ def methods(seed: int = 0) -> list[DetectMethod]:
     from ..baselines import eeg_detect as peers
 
     return [
+        *ours(),
         DetectMethod(
             "mne.annotate_amplitude",
             peers.mne_annotate_amplitude,
@@ -108,6 +109,48 @@ def methods(seed: int = 0) -> list[DetectMethod]:
             ("bridged",),
             False,
             "MNE-Python compute_bridged_electrodes",
+        ),
+    ]
+
+
+def _check_with(detectors: str) -> Callable:
+    def detect(ts):
+        from ...assess import check
+        from ..baselines.eeg_detect import Detections
+
+        qc = check(ts, detectors=detectors)
+        return Detections(qc.events, qc.bad_channels)
+
+    return detect
+
+
+def ours() -> list[DetectMethod]:
+    """neurolint's detectors: the rules alone, the learned classifier alone, and check()."""
+    every = (*TIMED_KINDS, "flat", "noisy_channel", "bridged")
+    return [
+        DetectMethod(
+            "neurolint.rules",
+            _check_with("rules"),
+            "ours",
+            every,
+            True,
+            "neurolint RuleDetector (classical, explainable)",
+        ),
+        DetectMethod(
+            "neurolint.learned",
+            _check_with("learned"),
+            "ours",
+            TIMED_KINDS,
+            True,
+            "neurolint LearnedDetector (eeg-detector CNN)",
+        ),
+        DetectMethod(
+            "neurolint.check",
+            _check_with("rules,learned"),
+            "ours",
+            every,
+            True,
+            "neurolint check(): rules + learned, merged",
         ),
     ]
 

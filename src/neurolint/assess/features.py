@@ -1,0 +1,219 @@
+"""Per-channel, per-window features: the shared input of rules, anomaly and quality scores.
+
+Windows of ``window`` seconds start every ``hop`` seconds; the recording is read in blocks of
+windows, so memory is bounded by the block, not the recording. Spectral features come from one
+Hann-windowed FFT per channel-window (NaN read as 0).
+
+Features (arrays ``(n_windows, n_channels)``, float32):
+
+==============  =====================================================================
+name            meaning
+==============  =====================================================================
+``mean``        mean (NaN ignored)
+``rms``         standard deviation around the window mean (NaN ignored)
+``ptp``         peak-to-peak amplitude (NaN ignored)
+``max_step``    largest absolute sample-to-sample change
+``nan_frac``    fraction of NaN samples
+``zero_frac``   fraction of samples exactly 0
+``flat_frac``   fraction of sample-to-sample changes below 1e-12 of the data's scale
+``clip_frac``   fraction of samples equal to the window's max or min (a plateau)
+``kurtosis``    excess kurtosis (0 for Gaussian)
+``lf_power``    power below 2 Hz (slow drifts, movement, eye movements)
+``band_<b>``    power in delta 1-4, theta 4-8, alpha 8-13, beta 13-30 Hz
+``hf_power``    power from 20 Hz to 0.45 x rate, mains bands (±2 Hz) left out (muscle)
+``line_50``     power within ±1 Hz of 50 Hz and its harmonics, over total power
+``line_60``     the same for 60 Hz
+==============  =====================================================================
+
+Powers are mean squared amplitude per window (the unit of the data, squared).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..core.errors import ParameterError
+from ..core.timeseries import TimeSeries
+from ..core.validate import check_positive
+from .base import window_starts
+
+__all__ = ["FEATURES", "WindowFeatures", "window_features"]
+
+BANDS = {"delta": (1.0, 4.0), "theta": (4.0, 8.0), "alpha": (8.0, 13.0), "beta": (13.0, 30.0)}
+FEATURES = (
+    "mean",
+    "rms",
+    "ptp",
+    "max_step",
+    "nan_frac",
+    "zero_frac",
+    "flat_frac",
+    "clip_frac",
+    "kurtosis",
+    "lf_power",
+    *(f"band_{b}" for b in BANDS),
+    "hf_power",
+    "line_50",
+    "line_60",
+)
+
+
+@dataclass
+class WindowFeatures:
+    """Features of every channel in every window.
+
+    Attributes
+    ----------
+    starts : numpy.ndarray
+        Start sample of each window, ``(n_windows,)``.
+    length : int
+        Window length in samples.
+    sampling_rate : float
+    channels : tuple of str
+    values : dict of str to numpy.ndarray
+        Feature name → ``(n_windows, n_channels)`` float32.
+    """
+
+    starts: np.ndarray
+    length: int
+    sampling_rate: float
+    channels: tuple[str, ...]
+    values: dict[str, np.ndarray] = field(default_factory=dict)
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        return self.values[name]
+
+    @property
+    def n_windows(self) -> int:
+        return len(self.starts)
+
+    @property
+    def onsets(self) -> np.ndarray:
+        """Window start times in seconds."""
+        return self.starts / self.sampling_rate
+
+    @property
+    def duration(self) -> float:
+        """Window length in seconds."""
+        return self.length / self.sampling_rate
+
+    def matrix(self, names: tuple[str, ...] | None = None) -> np.ndarray:
+        """``(n_windows, n_channels, n_features)`` stacked in ``names`` order."""
+        return np.stack([self.values[n] for n in (names or FEATURES)], axis=-1)
+
+
+def _spectral(x: np.ndarray, sfreq: float) -> dict[str, np.ndarray]:
+    """Band powers of ``x`` ``(..., n)`` from one Hann-windowed FFT per row."""
+    n = x.shape[-1]
+    taper = np.hanning(n).astype(np.float32)
+    spec = np.fft.rfft(x * taper, axis=-1)
+    power = (spec.real**2 + spec.imag**2).astype(np.float32)
+    # Scale so the sum over bins is the mean squared amplitude (Parseval with the taper).
+    power *= 2.0 / (n * float(np.sum(taper**2)))
+    freqs = np.fft.rfftfreq(n, 1.0 / sfreq)
+    total = power[..., 1:].sum(-1) + 1e-30
+    out: dict[str, np.ndarray] = {"lf_power": power[..., (freqs > 0) & (freqs < 2.0)].sum(-1)}
+    for name, (lo, hi) in BANDS.items():
+        out[f"band_{name}"] = power[..., (freqs >= lo) & (freqs < hi)].sum(-1)
+    mains = np.zeros_like(freqs, dtype=bool)
+    for base in (50.0, 60.0):
+        near = np.zeros_like(freqs, dtype=bool)
+        for harmonic in np.arange(base, sfreq / 2, base):
+            near |= np.abs(freqs - harmonic) <= 1.0
+            mains |= np.abs(freqs - harmonic) <= 2.0
+        out[f"line_{int(base)}"] = power[..., near].sum(-1) / total
+    hf = (freqs >= 20.0) & (freqs <= 0.45 * sfreq) & ~mains
+    out["hf_power"] = power[..., hf].sum(-1)
+    return out
+
+
+def _block_features(block: np.ndarray, sfreq: float, scale: float) -> dict[str, np.ndarray]:
+    """Features of windows ``block`` shaped ``(n_windows, n_channels, n)``."""
+    nan = np.isnan(block)
+    nan_frac = nan.mean(-1)
+    filled = np.where(nan, 0.0, block).astype(np.float32)
+    count = np.maximum((~nan).sum(-1), 1)
+    mean = filled.sum(-1) / count
+    centred = np.where(nan, 0.0, filled - mean[..., None])
+    var = (centred**2).sum(-1) / count
+    rms = np.sqrt(var)
+    with np.errstate(all="ignore"):
+        hi = np.nanmax(block, axis=-1)
+        lo = np.nanmin(block, axis=-1)
+        kurt = (centred**4).sum(-1) / count / np.maximum(var, 1e-30) ** 2 - 3.0
+    hi, lo = np.nan_to_num(hi), np.nan_to_num(lo)
+    step = np.abs(np.diff(filled, axis=-1))
+    out = {
+        "mean": mean,
+        "rms": rms,
+        "ptp": hi - lo,
+        "max_step": step.max(-1),
+        "nan_frac": nan_frac,
+        "zero_frac": (block == 0).mean(-1),
+        "flat_frac": (step <= 1e-12 * scale).mean(-1),
+        "clip_frac": ((block == hi[..., None]) | (block == lo[..., None])).mean(-1),
+        "kurtosis": np.where(var > 0, kurt, 0.0),
+    }
+    out.update(_spectral(centred, sfreq))
+    return {k: np.asarray(v, dtype=np.float32) for k, v in out.items()}
+
+
+def _blocks(n_windows: int, per_block: int) -> Iterator[slice]:
+    for start in range(0, n_windows, per_block):
+        yield slice(start, min(n_windows, start + per_block))
+
+
+def window_features(
+    ts: TimeSeries,
+    *,
+    window: float = 1.0,
+    hop: float | None = None,
+    block_windows: int | None = None,
+) -> WindowFeatures:
+    """Compute :data:`FEATURES` for every channel and window of ``ts``.
+
+    Parameters
+    ----------
+    ts : TimeSeries
+    window : float
+        Window length in seconds. default: 1.
+    hop : float | None
+        Seconds between window starts. default: ``window`` (no overlap).
+    block_windows : int | None
+        Windows read per block; bounds memory at about ``block_windows x n_channels x
+        window samples x 40`` bytes. default: as many as fit in ~64 MB.
+
+    Returns
+    -------
+    WindowFeatures
+    """
+    sfreq = ts.sampling_rate
+    length = round(check_positive("window", window) * sfreq)
+    step = round(check_positive("hop", hop if hop is not None else window) * sfreq)
+    if length < 8:
+        raise ParameterError(
+            f"window={window} s is only {length} samples at {sfreq:g} Hz; use a longer window."
+        )
+    if step < 1:
+        raise ParameterError(f"hop={hop} s is shorter than one sample; use a longer hop.")
+    starts = window_starts(ts.n_times, min(length, ts.n_times), step)
+    length = min(length, ts.n_times)
+    n_ch = ts.n_channels
+    if block_windows is None:
+        block_windows = max(1, int(64e6 // (40 * n_ch * length)))
+    # One scale for the whole recording: 'flat' means flat relative to the data's size.
+    probe = ts.get_data(0, min(ts.n_times, round(10 * sfreq)))
+    scale = float(np.nanmax(np.abs(probe))) if np.isfinite(probe).any() else 1.0
+    values = {name: np.empty((len(starts), n_ch), np.float32) for name in FEATURES}
+    for block in _blocks(len(starts), block_windows):
+        first, last = int(starts[block.start]), int(starts[block.stop - 1]) + length
+        data = ts.get_data(first, last)
+        offsets = starts[block] - first
+        index = offsets[:, None] + np.arange(length)
+        windows = data[:, index].transpose(1, 0, 2)  # (n_windows, n_channels, length)
+        for name, value in _block_features(windows, sfreq, max(scale, 1e-30)).items():
+            values[name][block] = value
+    return WindowFeatures(starts, length, sfreq, tuple(ts.ch_names), values)

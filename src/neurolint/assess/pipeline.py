@@ -1,0 +1,270 @@
+"""``check()``: run the detectors that suit a recording and merge them into one QCResult."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+import time
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+
+from .. import __version__
+from ..core.errors import DataValueError, EmptyRecordingError, ParameterError
+from ..core.findings import ChannelStatus, Finding, QCResult
+from ..core.imaging import Movie, VolumeSeries
+from ..core.timeseries import TimeSeries
+from .base import Detection
+
+__all__ = ["DETECTORS", "check", "default_detectors"]
+
+log = logging.getLogger("neurolint")
+
+#: Detector name → "module:class" under neurolint.assess (imported when used).
+DETECTORS = {
+    "rules": "rules:RuleDetector",
+    "learned": "learned:LearnedDetector",
+    "anomaly": "anomaly:AnomalyDetector",
+    "ephys": "ephys:EphysDetector",
+    "imaging": "imaging:MovieDetector",
+    "fmri": "fmri:FmriDetector",
+}
+
+_EEG_LIKE = {"eeg", "meg", "eog", "ecg", "emg", "seeg", "ecog", "lfp", "misc"}
+
+
+def default_detectors(data: Any) -> list[str]:
+    """The detectors ``check`` runs on ``data`` by default."""
+    if isinstance(data, Movie):
+        return ["imaging"]
+    if isinstance(data, VolumeSeries):
+        return ["fmri"]
+    types = set(data.channels.types)
+    if "ephys" in types and data.sampling_rate >= 5000:
+        return ["ephys"]
+    if types & _EEG_LIKE or not types:
+        return ["rules", "learned", "anomaly"]
+    return ["rules"]
+
+
+def _build(name: str, options: dict[str, Any]):
+    if name not in DETECTORS:
+        raise ParameterError(f"Unknown detector {name!r}; choose from {', '.join(DETECTORS)}.")
+    module, cls = DETECTORS[name].split(":")
+    return getattr(importlib.import_module(f"neurolint.assess.{module}"), cls)(**options)
+
+
+def _check_input(data: Any) -> None:
+    if not isinstance(data, (TimeSeries, Movie, VolumeSeries)):
+        raise ParameterError(
+            f"check() takes a TimeSeries, Movie or VolumeSeries (from neurolint.read), not "
+            f"{type(data).__name__}; wrap MNE or SpikeInterface objects with "
+            "neurolint.from_mne / from_spikeinterface."
+        )
+    if data.n_times == 0:
+        raise EmptyRecordingError("The recording has no samples; nothing to check.")
+    if isinstance(data, TimeSeries) and data.n_channels == 0:
+        raise EmptyRecordingError("The recording has no channels; nothing to check.")
+    # A recording that is NaN or infinite throughout cannot be assessed; a sample read
+    # from the start, middle and end tells without reading it all.
+    n = data.n_times
+    probes = [data.frame_slice(i, min(n, i + 64)) for i in (0, n // 2, max(0, n - 64))]
+    values = [np.asarray(p.get_data() if hasattr(p, "get_data") else p.to_numpy()) for p in probes]
+    if not any(np.isfinite(v).any() for v in values):
+        raise DataValueError(
+            "The recording holds no finite values (all NaN or infinite) where sampled; check "
+            "the file and its scaling."
+        )
+
+
+def _merge_events(events: Sequence[Finding], min_overlap: float = 0.5) -> list[Finding]:
+    """Findings of one kind from several detectors that overlap become one.
+
+    Kept: the extent of the most confident one, the union of channels, the highest
+    confidence, and the detectors joined by ``+``.
+    """
+    merged: list[Finding] = []
+    by_kind: dict[str, list[int]] = {}
+    for event in sorted(events, key=lambda e: (-e.confidence, e.onset)):
+        same = by_kind.setdefault(event.kind, [])
+        for i in same:
+            other = merged[i]
+            overlap = min(other.offset, event.offset) - max(other.onset, event.onset)
+            shorter = min(other.duration, event.duration)
+            if overlap > 0 and overlap >= min_overlap * shorter:
+                detectors = sorted(set(other.detector.split("+")) | {event.detector})
+                channels = other.channels
+                if channels and event.channels:
+                    channels = tuple(dict.fromkeys(channels + event.channels))
+                else:
+                    channels = ()
+                merged[i] = replace(other, channels=channels, detector="+".join(detectors))
+                break
+        else:
+            same.append(len(merged))
+            merged.append(event)
+    return sorted(merged, key=lambda e: (e.onset, e.kind))
+
+
+def _merge_channels(names: Sequence[str], types: Sequence[str], results: Sequence[Detection]):
+    verdicts: dict[str, dict[str, Any]] = {
+        n: {"bad": False, "reasons": [], "scores": {}} for n in names
+    }
+    for result in results:
+        for status in result.channels:
+            slot = verdicts.get(status.name)
+            if slot is None:
+                continue
+            slot["scores"].update({f"{result.detector}.{k}": v for k, v in status.scores.items()})
+            if status.is_bad:
+                slot["bad"] = True
+                slot["reasons"].extend(r for r in status.reasons if r not in slot["reasons"])
+    return [
+        ChannelStatus(n, t, "bad" if v["bad"] else "good", tuple(v["reasons"]), v["scores"])
+        for (n, t), v in zip(zip(names, types, strict=True), verdicts.values(), strict=True)
+    ]
+
+
+def _quality(results: Sequence[Detection], duration: float, n_channels: int):
+    """The window x channel quality on the finest grid any detector used: the minimum."""
+    graded = [r for r in results if r.quality is not None and r.window_duration]
+    if not graded or n_channels == 0:
+        return None, None
+    step = min(r.window_duration for r in graded)
+    n_windows = max(1, int(np.ceil(duration / step)))
+    quality = np.ones((n_windows, n_channels), np.float32)
+    centres = (np.arange(n_windows) + 0.5) * step
+    for r in graded:
+        q = np.asarray(r.quality, dtype=np.float32)
+        if q.ndim != 2 or q.shape[1] != n_channels:
+            continue
+        index = np.clip((centres / r.window_duration).astype(int), 0, len(q) - 1)
+        np.minimum(quality, q[index], out=quality)
+    return quality, step
+
+
+def _score(quality, channels: Sequence[ChannelStatus], events, duration: float) -> float:
+    """0-100: the share of good channel-time, as the mean quality over good channels times
+    the share of good channels (bad channels count as lost)."""
+    n = len(channels)
+    good = np.array([not c.is_bad for c in channels], bool) if n else np.ones(1, bool)
+    if quality is not None and good.any():
+        clean = float(quality[:, good].mean())
+    else:
+        # No grading: the share of time free of events.
+        covered = np.zeros(max(1, int(np.ceil(duration * 10))), bool)
+        for e in events:
+            covered[int(e.onset * 10) : int(np.ceil(e.offset * 10))] = True
+        clean = 1.0 - float(covered.mean())
+    return round(100.0 * clean * float(good.mean()), 1)
+
+
+def check(
+    data: Any,
+    *,
+    detectors: Sequence[str] | str | None = None,
+    options: dict[str, dict[str, Any]] | None = None,
+    progress_bar: bool = False,
+) -> QCResult:
+    """Assess a recording: bad channels, artifact events with kinds, reasons and confidence.
+
+    Parameters
+    ----------
+    data : TimeSeries | Movie | VolumeSeries
+        From :func:`neurolint.read` (or the MNE/SpikeInterface adapters). Never modified.
+    detectors : sequence of str | str | None
+        Names from :data:`DETECTORS` (comma-separated string accepted). default: ``None``
+        (by modality: EEG-like → rules, learned, anomaly; ephys → ephys; movies →
+        imaging; volumes → fmri).
+    options : dict | None
+        Per-detector constructor options, e.g. ``{"rules": {"line_freq": 50}}``.
+    progress_bar : bool
+        Show which detector runs, on stderr. default: ``False``.
+
+    Returns
+    -------
+    QCResult
+        Score 0-100, channel verdicts, merged events (overlapping findings of one kind from
+        several detectors become one), a window x channel quality matrix and, in ``meta``,
+        versions, timings and each detector's traces (motion, DVARS, SNR maps, ...).
+    """
+    _check_input(data)
+    names = default_detectors(data) if detectors is None else detectors
+    if isinstance(names, str):
+        names = [n.strip() for n in names.split(",") if n.strip()]
+    options = options or {}
+    unknown = sorted(set(options) - set(DETECTORS))
+    if unknown:
+        raise ParameterError(f"options for unknown detector(s) {', '.join(unknown)}.")
+    results: list[Detection] = []
+    timings: dict[str, float] = {}
+    bar = _Stages(len(names), progress_bar)
+    for name in names:
+        bar.start(name)
+        start = time.perf_counter()
+        detector = _build(name, dict(options.get(name, {})))
+        results.append(detector.fit(data).detect(data))
+        timings[name] = round(time.perf_counter() - start, 3)
+        bar.advance()
+    bar.stop()
+
+    known = [e for r in results if not r.detector.startswith("anomaly") for e in r.events]
+    anomalies = [e for r in results if r.detector.startswith("anomaly") for e in r.events]
+    if anomalies:
+        from .anomaly import suppress_known
+
+        anomalies = suppress_known(anomalies, known)
+    events = _merge_events(known + anomalies)
+    if isinstance(data, TimeSeries):
+        ch_names, ch_types = list(data.ch_names), list(data.channels.types)
+        units = list(data.channels.units)
+    else:
+        ch_names, ch_types, units = [], [], []
+    channels = _merge_channels(ch_names, ch_types, results)
+    quality, step = _quality(results, data.duration, len(ch_names))
+    meta = {
+        "neurolint": __version__,
+        "detectors": [r.detector for r in results],
+        "timings_s": timings,
+        "units": units,
+    }
+    return QCResult(
+        score=_score(quality, channels, events, data.duration),
+        sampling_rate=float(data.sampling_rate),
+        duration=float(data.duration),
+        channels=channels,
+        events=events,
+        quality=quality,
+        window_duration=step,
+        source=None if data.source is None else os.fspath(data.source),
+        meta=meta,
+        traces={r.detector: r.traces for r in results if r.traces},
+    )
+
+
+class _Stages:
+    """A progress bar over detectors (rich, on stderr), or nothing."""
+
+    def __init__(self, total: int, enabled: bool) -> None:
+        self.progress = None
+        if enabled:
+            from rich.progress import Progress
+
+            self.progress = Progress(transient=True)
+            self.progress.start()
+            self.task = self.progress.add_task("checking", total=total)
+
+    def start(self, name: str) -> None:
+        if self.progress is not None:
+            self.progress.update(self.task, description=f"checking: {name}")
+
+    def advance(self) -> None:
+        if self.progress is not None:
+            self.progress.advance(self.task)
+
+    def stop(self) -> None:
+        if self.progress is not None:
+            self.progress.stop()

@@ -1,0 +1,116 @@
+"""Task ``blinks``: real blinks in ``eeglab_data.set``, found without its EOG channels.
+
+The reference: blink peaks that MNE's ``find_eog_events`` finds on the recording's own EOG
+channels (EOG1 and EOG2, averaged). Every method then sees the recording *without* those
+two channels and reports blink events; a reference peak is found when it lies inside a
+reported blink (or within ``TOLERANCE`` seconds of one), one to one.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ...core.findings import Finding
+from ..harness import BenchResult, run_method
+from ..metrics import match_events
+
+__all__ = ["SOURCE", "reference_blinks", "run"]
+
+SOURCE = Path(__file__).resolve().parents[4] / ".." / "shared" / "data" / "eeg" / "eeglab_data.set"
+EOG = ("EOG1", "EOG2")
+TOLERANCE = 0.2  # s
+
+
+def reference_blinks(ts) -> list[Finding]:
+    """Blink peaks from the EOG channels (zero-duration findings at each peak)."""
+    import mne
+
+    raw = ts.pick(list(EOG)).to_mne()
+    with mne.utils.use_log_level("error"):
+        data = raw.get_data().mean(axis=0, keepdims=True)
+        info = mne.create_info(["EOG"], raw.info["sfreq"], "eog")
+        eog = mne.io.RawArray(data, info, verbose="error")
+        found = mne.preprocessing.find_eog_events(eog, ch_name="EOG", verbose="error")
+    sfreq = raw.info["sfreq"]
+    return [
+        Finding(onset=float(s) / sfreq, duration=0.0, kind="blink", detector="reference")
+        for s in found[:, 0]
+    ]
+
+
+def _without_eog(ts):
+    return ts.pick([n for n in ts.ch_names if n not in EOG])
+
+
+def _ours(detectors: str):
+    def run(ts):
+        from ...assess import check
+
+        return check(ts, detectors=detectors).events_of("blink")
+
+    return run
+
+
+def _peer_fpz(ts):
+    from ..baselines.eeg_detect import mne_find_eog_events
+
+    return mne_find_eog_events(ts).events
+
+
+def _score(reference: list[Finding], events: list[Finding]) -> dict[str, float]:
+    match = match_events(reference, events, tolerance=TOLERANCE)
+    return {
+        "reference_blinks": len(reference),
+        "reported": len(events),
+        "P": match.precision,
+        "R": match.recall,
+        "F1": match.f1,
+    }
+
+
+def run(quick: bool = False, seed: int = 0, *, debug: bool = False) -> BenchResult:
+    """Score every method against the EOG reference on the real recording."""
+    from ...io import read
+
+    result = BenchResult(
+        task="blinks",
+        quick=quick,
+        seed=seed,
+        description="real blinks in eeglab_data.set vs its EOG channels (EOG left out)",
+        columns=["reference_blinks", "reported", "P", "R", "F1"],
+    )
+    if not SOURCE.resolve().is_file():
+        result.notes.append(f"skipped: {SOURCE.resolve()} is absent (shared data).")
+        return result
+    ts = read(SOURCE.resolve())
+    if quick:
+        ts = ts.time_slice(0.0, 60.0)
+    reference = reference_blinks(ts)
+    eeg = _without_eog(ts)
+    methods = [
+        ("neurolint.rules", "ours", _ours("rules")),
+        ("neurolint.learned", "ours", _ours("learned")),
+        ("neurolint.check", "ours", _ours("rules,learned")),
+        ("mne.find_eog_events (two most frontal EEG channels)", "peer", _peer_fpz),
+    ]
+    for name, kind, call in methods:
+        result.rows.append(
+            run_method(
+                name,
+                lambda call=call: call(eeg),
+                lambda events: _score(reference, events),
+                kind=kind,
+                debug=debug,
+            )
+        )
+    result.params = {
+        "source": SOURCE.name,
+        "duration_s": ts.duration,
+        "tolerance_s": TOLERANCE,
+        "reference": "mne.preprocessing.find_eog_events on mean(EOG1, EOG2)",
+    }
+    result.notes.append(
+        f"{len(reference)} reference blinks in {ts.duration:.0f} s; methods see the "
+        f"{eeg.n_channels} EEG channels only."
+    )
+    return result

@@ -1,0 +1,74 @@
+"""``neurolint check PATH``: assess a recording, print a summary, write QC files."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import typer
+
+from ._options import parse_options
+
+
+def _summary(qc) -> str:
+    lines = [
+        f"Score: {qc.score:.0f}/100 ({qc.duration:.1f} s at {qc.sampling_rate:g} Hz, "
+        f"{len(qc.channels)} channels)"
+    ]
+    bad = [c for c in qc.channels if c.is_bad]
+    lines.append(f"Bad channels: {len(bad)}" + (":" if bad else ""))
+    for c in bad:
+        lines.append(f"  {c.name}: {', '.join(c.reasons)}")
+    counts = Counter(e.kind for e in qc.events)
+    total = {k: sum(e.duration for e in qc.events if e.kind == k) for k in counts}
+    lines.append(f"Events: {len(qc.events)}" + (":" if counts else ""))
+    for kind, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])):
+        lines.append(f"  {kind:<15} {n:>5}  ({total[kind]:.1f} s)")
+    return "\n".join(lines)
+
+
+def check(
+    path: str = typer.Argument(..., help="A recording (file or folder); HDF5 as file.h5:/dataset."),
+    out: Path = typer.Option(
+        None, "--out", help="Folder for <stem>_qc.json, _events.tsv, _channels.tsv. default: ."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print the QC JSON instead of text."),
+    detectors: str = typer.Option(
+        None, "--detectors", help="Comma-separated: rules, learned, anomaly, ephys, imaging, fmri."
+    ),
+    fmt: str = typer.Option(None, "--format", help="Force a format instead of sniffing it."),
+    option: list[str] = typer.Option(
+        None, "--option", "-o", help="Reader option KEY=VALUE (repeatable)."
+    ),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace earlier QC files."),
+    no_progress: bool = typer.Option(False, "--no-progress", help="Hide the progress bar."),
+) -> None:
+    """Find bad channels and artifact events, with reasons and confidence."""
+    import sys
+
+    from ..assess import check as run_check
+    from ..io import read
+    from ..io._atomic import atomic_path, check_writable
+    from ..io.bids import bids_stem
+
+    data = read(path, format=fmt, **parse_options(option))
+    folder = Path(".") if out is None else out
+    stem = bids_stem(Path(str(path).split(".h5:")[0])).name
+    targets = [folder / f"{stem}_{suffix}" for suffix in ("qc.json", "events.tsv", "channels.tsv")]
+    folder.mkdir(parents=True, exist_ok=True)
+    for target in targets:
+        check_writable(target, overwrite)
+    show = not no_progress and sys.stderr.isatty()
+    qc = run_check(data, detectors=detectors, progress_bar=show)
+    with atomic_path(targets[0], overwrite=overwrite) as tmp:
+        tmp.write_text(qc.to_json() + "\n")
+    qc.to_bids(folder, stem, overwrite=overwrite)
+    if as_json:
+        typer.echo(qc.to_json())
+        return
+    typer.echo(_summary(qc))
+    typer.echo("Wrote " + ", ".join(str(t) for t in targets))
+
+
+def register(app: typer.Typer) -> None:
+    app.command("check")(check)

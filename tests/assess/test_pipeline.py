@@ -1,0 +1,67 @@
+"""check(): input validation, merging findings from several detectors, score and quality."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import neurolint as nl
+from neurolint.assess.base import Detection
+from neurolint.assess.pipeline import _merge_events, _quality, _score, default_detectors
+from neurolint.core.errors import DataValueError, ParameterError
+from neurolint.core.findings import ChannelStatus, Finding
+from neurolint.core.imaging import Movie, VolumeSeries
+from neurolint.core.timeseries import TimeSeries
+
+
+def test_overlapping_findings_of_one_kind_become_one():
+    events = [
+        Finding(1.0, 0.4, "blink", ("Fp1",), 0.6, "rules"),
+        Finding(1.1, 0.4, "blink", ("Fp2",), 0.9, "learned"),
+        Finding(1.1, 0.4, "muscle", ("T7",), 0.9, "learned"),
+        Finding(5.0, 0.4, "blink", (), 0.5, "rules"),
+    ]
+    merged = _merge_events(events)
+    blinks = [e for e in merged if e.kind == "blink"]
+    assert len(blinks) == 2 and len(merged) == 3
+    first = blinks[0]
+    assert (first.onset, first.confidence) == (1.1, 0.9)  # the most confident extent
+    assert first.detector == "learned+rules" and set(first.channels) == {"Fp1", "Fp2"}
+
+
+def test_quality_is_the_minimum_over_detectors_on_the_finest_grid():
+    coarse = Detection("a", quality=np.array([[1.0, 0.5], [1.0, 1.0]]), window_duration=2.0)
+    fine = Detection(
+        "b", quality=np.array([[1.0, 1.0], [0.2, 1.0], [1, 1], [1, 1]]), window_duration=1.0
+    )
+    quality, step = _quality([coarse, fine], 4.0, 2)
+    assert step == 1.0
+    np.testing.assert_allclose(quality, [[1, 0.5], [0.2, 0.5], [1, 1], [1, 1]])
+
+
+def test_score_counts_bad_channels_as_lost():
+    channels = [ChannelStatus("a"), ChannelStatus("b", status="bad", reasons=("flat",))]
+    assert _score(np.ones((4, 2)), channels, [], 4.0) == 50.0
+    assert _score(None, [ChannelStatus("a")], [Finding(0, 1.0, "blink")], 4.0) == 75.0
+
+
+def test_default_detectors_follow_the_modality():
+    eeg = TimeSeries(np.zeros((2, 100), np.float32), 100.0, ["a", "b"])
+    ephys = TimeSeries(
+        np.zeros((2, 100), np.float32), 30000.0, nl.core.ChannelInfo(["a", "b"], "ephys", "uV")
+    )
+    assert default_detectors(eeg) == ["rules", "learned", "anomaly"]
+    assert default_detectors(ephys) == ["ephys"]
+    assert default_detectors(Movie(np.zeros((3, 4, 4)), 10.0)) == ["imaging"]
+    assert default_detectors(VolumeSeries(np.zeros((3, 4, 4, 4)), 2.0)) == ["fmri"]
+
+
+def test_bad_input_is_refused_with_a_clear_message():
+    with pytest.raises(ParameterError, match="TimeSeries, Movie or VolumeSeries"):
+        nl.check(np.zeros((2, 100)))
+    nan = TimeSeries(np.full((2, 1000), np.nan, np.float32), 100.0, ["a", "b"])
+    with pytest.raises(DataValueError, match="no finite values"):
+        nl.check(nan)
+    ok = TimeSeries(np.zeros((2, 1000), np.float32), 100.0, ["a", "b"])
+    with pytest.raises(ParameterError, match="Unknown detector"):
+        nl.check(ok, detectors="sixth_sense")
