@@ -30,6 +30,7 @@ Powers are mean squared amplitude per window (the unit of the data, squared).
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -140,7 +141,9 @@ def _block_features(block: np.ndarray, sfreq: float, scale: float) -> dict[str, 
     centred = np.where(nan, 0.0, filled - mean[..., None])
     var = (centred**2).sum(-1) / count
     rms = np.sqrt(var)
-    with np.errstate(all="ignore"):
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        # An all-NaN window (a gap) has no extremes; it reads as 0 below.
+        warnings.simplefilter("ignore", RuntimeWarning)
         hi = np.nanmax(block, axis=-1)
         lo = np.nanmin(block, axis=-1)
         kurt = (centred**4).sum(-1) / count / np.maximum(var, 1e-30) ** 2 - 3.0

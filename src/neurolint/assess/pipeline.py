@@ -33,6 +33,11 @@ DETECTORS = {
     "fmri": "fmri:FmriDetector",
 }
 
+#: For EEG, which detectors' findings of each kind check() keeps when both ran: the best of
+#: rules, learned or both, by event F1 on training seeds 9000-9002
+#: (``neurolint.bench.tasks.detect.choose_sources``); kinds not listed keep every detector.
+KIND_SOURCES: dict[str, tuple[str, ...]] = {}
+
 _EEG_LIKE = {"eeg", "meg", "eog", "ecg", "emg", "seeg", "ecog", "lfp", "misc"}
 
 
@@ -167,6 +172,7 @@ def check(
     *,
     detectors: Sequence[str] | str | None = None,
     options: dict[str, dict[str, Any]] | None = None,
+    kind_sources: dict[str, Sequence[str]] | None = None,
     progress_bar: bool = False,
 ) -> QCResult:
     """Assess a recording: bad channels, artifact events with kinds, reasons and confidence.
@@ -181,6 +187,9 @@ def check(
         imaging; volumes → fmri).
     options : dict | None
         Per-detector constructor options, e.g. ``{"rules": {"line_freq": 50}}``.
+    kind_sources : dict | None
+        Kind → detectors whose findings of that kind are kept (when at least one of them
+        ran). default: ``None`` (:data:`KIND_SOURCES`); ``{}`` keeps everything.
     progress_bar : bool
         Show which detector runs, on stderr. default: ``False``.
 
@@ -211,7 +220,15 @@ def check(
         bar.advance()
     bar.stop()
 
-    known = [e for r in results if not r.detector.startswith("anomaly") for e in r.events]
+    sources = KIND_SOURCES if kind_sources is None else kind_sources
+    ran = {r.detector for r in results}
+    known = [
+        e
+        for r in results
+        if not r.detector.startswith("anomaly")
+        for e in r.events
+        if e.kind not in sources or not ran & set(sources[e.kind]) or r.detector in sources[e.kind]
+    ]
     anomalies = [e for r in results if r.detector.startswith("anomaly") for e in r.events]
     if anomalies:
         from .anomaly import suppress_known

@@ -325,3 +325,41 @@ def run(quick: bool = False, seed: int = 0, *, debug: bool = False) -> BenchResu
         "cover all of them. '-' means the method does not report that."
     )
     return result
+
+
+def choose_sources(seeds: Sequence[int] = (9000, 9001, 9002)) -> dict[str, tuple[str, ...]]:
+    """Per kind, which detectors ``check()`` should trust: the best of rules alone, learned
+    alone or both merged, by event F1 on *training* seeds (never the held-out suite).
+
+    This is how ``neurolint.assess.pipeline.KIND_SOURCES`` was chosen; run it again after
+    retraining the learned detector.
+    """
+    from ...assess import check
+    from ...simulate import simulate_eeg
+    from ..metrics import event_scores
+
+    layouts = [(32, 256.0, 300.0), (64, 256.0, 300.0), (64, 500.0, 300.0)]
+    sims = [
+        simulate_eeg(n, duration, sfreq, seed=s)
+        for s, (n, sfreq, duration) in zip(seeds, layouts, strict=False)
+    ]
+    runs = {
+        "rules": [check(sim.data, detectors="rules").events for sim in sims],
+        "learned": [check(sim.data, detectors="learned").events for sim in sims],
+        "both": [
+            check(sim.data, detectors="rules,learned", kind_sources={}).events for sim in sims
+        ],
+    }
+    options = {"rules": ("rules",), "learned": ("learned",), "both": ("rules", "learned")}
+    best: dict[str, tuple[str, ...]] = {}
+    for kind in TIMED_KINDS:
+        f1 = {}
+        for label, outputs in runs.items():
+            counts = [0, 0, 0]
+            for sim, events in zip(sims, outputs, strict=True):
+                found = [e for e in events if e.kind == kind]
+                s = event_scores(sim.truth.events_of(kind), found, [kind])[kind]
+                counts = [counts[0] + s["tp"], counts[1] + s["fp"], counts[2] + s["fn"]]
+            f1[label] = _prf(*counts)[2]
+        best[kind] = options[max(f1, key=lambda k: (f1[k], k == "both"))]
+    return best

@@ -1,0 +1,49 @@
+"""``neurolint check``: summary, QC files, refusal to overwrite, bad input."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+import neurolint as nl
+from neurolint.cli.main import main
+from neurolint.simulate import simulate_eeg
+
+
+@pytest.fixture(scope="module")
+def recording(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("rec")
+    data, truth = simulate_eeg(16, 30.0, 256.0, artifacts=["blink", "flat", "gap"], seed=3)
+    return nl.write(data, folder / "sub-01_eeg.fif"), truth
+
+
+def test_check_prints_a_summary_and_writes_qc_files(recording, tmp_path, capsys):
+    path, truth = recording
+    assert main(["check", str(path), "--out", str(tmp_path), "--detectors", "rules"]) == 0
+    text = capsys.readouterr().out
+    assert text.startswith("Score: ")
+    for name in truth.bad_channels:
+        assert name in text
+    qc = json.loads((tmp_path / "sub-01_qc.json").read_text())
+    assert qc["schema_version"].startswith("1.")
+    assert {"score", "sampling_rate", "duration", "channels", "events"} <= set(qc)
+    assert {c["name"] for c in qc["channels"] if c["status"] == "bad"} == set(truth.bad_channels)
+    assert any(e["kind"] == "gap" for e in qc["events"])
+    assert (tmp_path / "sub-01_events.tsv").is_file()
+    assert (tmp_path / "sub-01_channels.tsv").is_file()
+    assert main(["check", str(path), "--out", str(tmp_path), "--detectors", "rules"]) == 2
+    assert "--overwrite" in capsys.readouterr().err
+
+
+def test_check_json_output(recording, tmp_path, capsys):
+    path, _ = recording
+    args = ["check", str(path), "--out", str(tmp_path), "--json", "--detectors", "rules"]
+    assert main(args) == 0
+    assert json.loads(capsys.readouterr().out)["duration"] == pytest.approx(30.0)
+
+
+def test_check_of_a_missing_file_exits_2(tmp_path, capsys):
+    assert main(["check", str(tmp_path / "nope.edf")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("neurolint: error:") and "Traceback" not in err
