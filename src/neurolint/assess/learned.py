@@ -1,0 +1,523 @@
+"""Learned window classifier for EEG artifacts: a small 1D CNN over channel + neighbours.
+
+Input spec (shared by training, inference and explanations, see :func:`prepare`):
+
+- every recording is resampled to the model rate (256 Hz, ``resample_poly``) so muscle
+  (20-128 Hz) and 50/60 Hz mains stay visible;
+- non-finite and exactly-zero samples are set to 0 and flagged in a missing-sample mask, so
+  dropped packets (NaN or zero filled) are visible to the net;
+- amplitudes are divided by one recording-level robust scale (median over channels of the
+  channel MAD, :func:`robust_scale`), not z-scored per window, so a large blink still looks
+  large next to the background; a 1 s moving mean is removed (DC offsets, drift) and
+  values beyond ~20 scale units are compressed (``20 asinh(x / 20)``);
+- each channel is seen with its ``k`` nearest neighbours (electrode positions; index
+  neighbours where positions are unknown) and two masks (its own, the neighbours' mean), so
+  any channel count or montage works;
+- the net labels every 0.25 s segment (hop) from ~1 s of context around it; a kind is
+  present in a segment when any channel's probability reaches that kind's threshold
+  (chosen on training-seed validation recordings, stored in the model card); consecutive
+  segments merge into one event, so boundaries are accurate to one hop.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+from math import gcd
+from typing import Any
+
+import numpy as np
+
+from ..core.errors import DataValueError, ParameterError
+from ..core.findings import Finding
+from ..core.validate import check_positive
+from .base import Detection, runs
+
+__all__ = [
+    "KINDS",
+    "LearnedDetector",
+    "contexts",
+    "events_from_probs",
+    "neighbours",
+    "prepare",
+    "robust_scale",
+]
+
+#: Output labels of the detector, in order (the last one is ``clean``).
+KINDS = (
+    "blink",
+    "saccade",
+    "muscle",
+    "ecg",
+    "line_noise",
+    "pop",
+    "movement",
+    "saturation",
+    "gap",
+    "clean",
+)
+EPISODE_KINDS = ("ecg", "line_noise")
+MODEL_RATE = 256.0
+SEGMENT = 64  # model samples per output segment (0.25 s)
+N_NEIGHBOURS = 4
+MIN_RATE = 100.0
+_MARGIN_S = 4.0  # context on each side of a chunk: pooling (±1.5 s) + moving mean + filters
+_COMPRESS = 20.0
+
+
+@dataclass(frozen=True)
+class _Grid:
+    """How input samples map onto model samples and segments."""
+
+    sfreq: float
+    up: int
+    down: int
+
+    @property
+    def hop(self) -> float:
+        """Seconds per segment in the input's time base."""
+        return SEGMENT * self.down / (self.up * self.sfreq)
+
+    @property
+    def unit(self) -> int:
+        """Input samples per alignment unit (a whole number of segments)."""
+        u = self.up // gcd(self.up, SEGMENT * self.down)
+        return SEGMENT * u * self.down // self.up
+
+    def n_model(self, n: int) -> int:
+        return -(-n * self.up // self.down)
+
+    def n_segments(self, n: int) -> int:
+        return -(-self.n_model(n) // SEGMENT)
+
+
+def _grid(sfreq: float) -> _Grid:
+    if sfreq < MIN_RATE:
+        raise ParameterError(
+            f"sampling_rate={sfreq:g} Hz is below the learned detector's minimum of "
+            f"{MIN_RATE:g} Hz (it needs muscle and mains frequencies); resample the recording "
+            "or use the rule-based detectors."
+        )
+    ratio = Fraction(MODEL_RATE / sfreq).limit_denominator(10_000)
+    return _Grid(float(sfreq), ratio.numerator, ratio.denominator)
+
+
+def robust_scale(ts: Any, n_blocks: int = 32, block_duration: float = 2.0) -> float:
+    """Recording-level amplitude scale: median over channels and blocks of 1.4826 x MAD.
+
+    Reads ``n_blocks`` blocks of ``block_duration`` s spread evenly over the recording
+    (memory bounded); non-finite samples are ignored. Returns 1.0 when nothing finite varies.
+
+    Parameters
+    ----------
+    ts : TimeSeries
+    n_blocks : int
+        default: 32.
+    block_duration : float
+        Seconds. default: 2.
+
+    Returns
+    -------
+    float
+    """
+    n = ts.n_samples
+    length = max(1, min(n, round(block_duration * ts.sampling_rate)))
+    starts = np.unique(np.linspace(0, n - length, max(1, n_blocks)).round().astype(np.int64))
+    values = []
+    for s in starts:
+        block = ts.get_data(int(s), int(s) + length).astype(np.float64)
+        block[~np.isfinite(block)] = np.nan
+        with np.errstate(all="ignore"):
+            med = np.nanmedian(block, axis=1, keepdims=True) if np.isfinite(block).any() else None
+        if med is None:
+            continue
+        mad = np.nanmedian(np.abs(block - med), axis=1)
+        values.append(mad[np.isfinite(mad)])
+    allv = np.concatenate(values) if values else np.zeros(0)
+    allv = allv[allv > 0]
+    if allv.size == 0:
+        return 1.0
+    return float(1.4826 * np.median(allv))
+
+
+def neighbours(channels: Any, k: int = N_NEIGHBOURS) -> np.ndarray:
+    """``(n_channels, k)`` indices of each channel's nearest neighbours (itself excluded).
+
+    Uses electrode positions where known; channels without a position take index
+    neighbours (i-1, i+1, i-2, ...). With fewer than ``k + 1`` channels, neighbours repeat
+    (a single channel is its own context).
+
+    Parameters
+    ----------
+    channels : ChannelInfo
+    k : int
+        default: 4.
+
+    Returns
+    -------
+    numpy.ndarray of int64
+    """
+    n = len(channels)
+    pos = channels.positions
+    idx = np.arange(n)
+    # Index neighbours by distance in channel order, ties broken towards lower indices.
+    order_index = np.argsort(np.abs(idx[:, None] - idx[None]) * 2 + (idx[None] > idx[:, None]), 1)
+    out = np.empty((n, k), dtype=np.int64)
+    has = np.zeros(n, bool) if pos is None else np.isfinite(pos).all(axis=1)
+    if has.sum() >= 2:
+        p = np.where(has[:, None], pos, 0.0) if pos is not None else np.zeros((n, 3))
+        dist = np.linalg.norm(p[:, None] - p[None], axis=-1)
+        dist[~has[None].repeat(n, 0)] = np.inf  # only positioned channels as neighbours
+        np.fill_diagonal(dist, np.inf)
+        order_pos = np.argsort(dist, axis=1, kind="stable")
+    for c in range(n):
+        if has[c] and has.sum() >= 2:
+            cand = order_pos[c][: max(0, int(has.sum()) - 1)]
+        else:
+            cand = order_index[c][1:]
+        if cand.size == 0:
+            cand = np.array([c])
+        out[c] = np.resize(cand[:k], k)
+    return out
+
+
+def prepare(block: np.ndarray, grid: _Grid, scale: float) -> tuple[np.ndarray, np.ndarray]:
+    """Input-spec transform of a ``(n_channels, n)`` block: model-rate signal and mask.
+
+    Returns
+    -------
+    (x, miss) : float32 arrays of shape ``(n_channels, n_model)``
+        Scaled, de-meaned, compressed signal at 256 Hz, and 1.0 where samples are missing.
+    """
+    from scipy.ndimage import uniform_filter1d
+    from scipy.signal import resample_poly
+
+    block = np.asarray(block, dtype=np.float32)
+    miss = ~np.isfinite(block) | (block == 0)
+    x = np.where(miss, np.float32(0), block)
+    if grid.up != grid.down:
+        n_out = grid.n_model(block.shape[1])
+        x = resample_poly(x, grid.up, grid.down, axis=1).astype(np.float32)[:, :n_out]
+        src = np.minimum((np.arange(n_out) * grid.down) // grid.up, block.shape[1] - 1)
+        miss = miss[:, src]
+    x *= np.float32(1.0 / scale)
+    x -= uniform_filter1d(x, size=int(MODEL_RATE) + 1, axis=1, mode="nearest")
+    x = _COMPRESS * np.arcsinh(x / np.float32(_COMPRESS))
+    return x.astype(np.float32, copy=False), miss.astype(np.float32)
+
+
+def contexts(x: np.ndarray, miss: np.ndarray, nbrs: np.ndarray) -> np.ndarray:
+    """Stack each channel's input rows: itself, its neighbours, its mask, the neighbours' mask.
+
+    Returns
+    -------
+    numpy.ndarray of float32, shape ``(n_channels, 3 + k, n)``
+    """
+    n_ch, n = x.shape
+    k = nbrs.shape[1]
+    out = np.empty((n_ch, 3 + k, n), dtype=np.float32)
+    out[:, 0] = x
+    out[:, 1 : 1 + k] = x[nbrs]
+    out[:, 1 + k] = miss
+    out[:, 2 + k] = miss[nbrs].mean(axis=1)
+    return out
+
+
+def _pad_to_segments(arr: np.ndarray) -> np.ndarray:
+    extra = -arr.shape[-1] % SEGMENT
+    if not extra:
+        return arr
+    mode = "reflect" if arr.shape[-1] > extra else "edge"
+    return np.pad(arr, [(0, 0)] * (arr.ndim - 1) + [(0, extra)], mode=mode)
+
+
+def _run_model(module: Any, ctx: np.ndarray, batch_size: int) -> np.ndarray:
+    """Sigmoid probabilities ``(n_channels, n_segments, n_kinds)`` for stacked contexts."""
+    import torch
+
+    dev = next(module.parameters()).device
+    outs = []
+    with torch.inference_mode():
+        for i in range(0, ctx.shape[0], batch_size):
+            xb = torch.from_numpy(np.ascontiguousarray(ctx[i : i + batch_size])).to(dev)
+            outs.append(torch.sigmoid(module(xb)).float().cpu().numpy())
+    return np.concatenate(outs).transpose(0, 2, 1)
+
+
+def events_from_probs(
+    probs: np.ndarray,
+    hop: float,
+    names: list[str],
+    thresholds: dict[str, float],
+    *,
+    kinds: tuple[str, ...] = KINDS,
+    model: str = "eeg-detector",
+    duration: float | None = None,
+    episode_fill: int = 8,
+    episode_min: int = 4,
+) -> list[Finding]:
+    """Turn per-segment probabilities into events.
+
+    A kind is present in a segment when any channel reaches its threshold; consecutive
+    segments merge into one event. For episode kinds (ECG, line noise), holes up to
+    ``episode_fill`` segments are filled and runs shorter than ``episode_min`` dropped.
+
+    Parameters
+    ----------
+    probs : numpy.ndarray, shape (n_segments, n_channels, n_kinds)
+    hop : float
+        Seconds per segment.
+    names : list of str
+        Channel names.
+    thresholds : dict
+        Kind → probability threshold.
+    kinds : tuple of str
+        Label order of ``probs``' last axis.
+    model : str
+        Written into ``extras``.
+    duration : float | None
+        Recording length, to clip the last event. default: ``None``.
+    episode_fill, episode_min : int
+        Segments. defaults: 8 (2 s), 4 (1 s).
+
+    Returns
+    -------
+    list of Finding
+        Sorted by onset; ``detector="learned"``, ``extras={"model", "probability"}``.
+    """
+    events: list[Finding] = []
+    for ki, kind in enumerate(kinds):
+        if kind == "clean" or kind not in thresholds:
+            continue
+        thr = float(thresholds[kind])
+        p = probs[:, :, ki]
+        pmax = p.max(axis=1)
+        present = pmax >= thr
+        spans = list(runs(present))
+        if kind in EPISODE_KINDS:
+            merged: list[list[int]] = []
+            for a, b in spans:
+                if merged and a - merged[-1][1] <= episode_fill:
+                    merged[-1][1] = b
+                else:
+                    merged.append([a, b])
+            spans = [(a, b) for a, b in merged if b - a >= episode_min]
+        for a, b in spans:
+            onset = a * hop
+            offset = b * hop if duration is None else min(b * hop, duration)
+            if offset <= onset:
+                continue
+            chan_max = p[a:b].max(axis=0)
+            chans = tuple(names[i] for i in np.flatnonzero(chan_max >= thr))
+            if len(chans) == len(names):
+                chans = ()  # every channel: the convention for "all"
+            conf = float(np.clip(pmax[a:b].max(), 0.0, 1.0))
+            events.append(
+                Finding(
+                    onset=float(onset),
+                    duration=float(offset - onset),
+                    kind=kind,
+                    channels=chans,
+                    confidence=conf,
+                    detector="learned",
+                    extras={"model": model, "probability": round(conf, 4)},
+                )
+            )
+    events.sort(key=lambda e: (e.onset, e.kind))
+    return events
+
+
+class LearnedDetector:
+    """Learned EEG artifact detector (1D CNN over each channel and its neighbours).
+
+    Parameters
+    ----------
+    model : str
+        Registered model name or ``.safetensors`` path. default: ``"eeg-detector"``.
+    threshold : float | dict | None
+        Probability threshold, one for all kinds or per kind; ``None`` uses the per-kind
+        thresholds in the model card. default: ``None``.
+    batch_size : int
+        Channels per forward pass. default: 64.
+    n_jobs : int | None
+        Torch CPU threads (``None``: torch's default). default: ``None``.
+    chunk_duration : float
+        Seconds of recording processed at a time (memory bound). default: 60.
+
+    Attributes
+    ----------
+    scale_ : float
+        Robust amplitude scale from :meth:`fit` (``detect`` without ``fit`` uses the
+        recording's own).
+    """
+
+    def __init__(
+        self,
+        model: str = "eeg-detector",
+        threshold: float | dict[str, float] | None = None,
+        batch_size: int = 64,
+        n_jobs: int | None = None,
+        chunk_duration: float = 60.0,
+    ) -> None:
+        self.model = model
+        self.threshold = threshold
+        self.batch_size = batch_size
+        self.n_jobs = n_jobs
+        self.chunk_duration = chunk_duration
+
+    # -- estimator API ---------------------------------------------------------------------
+    def fit(self, ts: Any) -> LearnedDetector:
+        """Compute the recording-level amplitude scale ``scale_`` on ``ts``.
+
+        Parameters
+        ----------
+        ts : TimeSeries
+
+        Returns
+        -------
+        LearnedDetector
+            ``self``.
+        """
+        self._check(ts)
+        self.scale_ = robust_scale(ts)
+        return self
+
+    def predict_proba(self, ts: Any) -> tuple[np.ndarray, np.ndarray]:
+        """Per-segment, per-channel probabilities of every label.
+
+        Parameters
+        ----------
+        ts : TimeSeries
+
+        Returns
+        -------
+        probs : numpy.ndarray of float32, shape (n_segments, n_channels, n_kinds)
+            Labels in :data:`KINDS` order (``clean`` last).
+        starts : numpy.ndarray of float64, shape (n_segments,)
+            Segment start times in seconds (segments last ``hop`` = 0.25 s).
+        """
+        grid = self._check(ts)
+        module, config = self._load()
+        scale = getattr(self, "scale_", None) or robust_scale(ts)
+        nbrs = neighbours(ts.channels, int(config.get("n_neighbours", N_NEIGHBOURS)))
+        n = ts.n_samples
+        n_seg = grid.n_segments(n)
+        unit = grid.unit
+        core = max(1, round(check_positive("chunk_duration", self.chunk_duration) * grid.sfreq))
+        core = max(unit, core // unit * unit)
+        margin = -(-round(_MARGIN_S * grid.sfreq) // unit) * unit
+        batch = int(check_positive("batch_size", self.batch_size))
+        probs = np.empty((n_seg, ts.n_channels, len(KINDS)), dtype=np.float32)
+        threads = _Threads(self.n_jobs)
+        with threads:
+            for start in range(0, n, core):
+                stop = min(n, start + core)
+                r0, r1 = max(0, start - margin), min(n, stop + margin)
+                x, miss = prepare(ts.get_data(r0, r1), grid, scale)
+                ctx = _pad_to_segments(contexts(x, miss, nbrs))
+                p = _run_model(module, ctx, batch)  # (n_ch, segments of the read, kinds)
+                s0 = (r0 * grid.up // grid.down) // SEGMENT
+                g0 = (start * grid.up // grid.down) // SEGMENT
+                g1 = n_seg if stop == n else (stop * grid.up // grid.down) // SEGMENT
+                probs[g0:g1] = p[:, g0 - s0 : g1 - s0].transpose(1, 0, 2)
+        return probs, np.arange(n_seg) * grid.hop
+
+    def detect(self, ts: Any) -> Detection:
+        """Find artifact events of every kind the model knows.
+
+        Parameters
+        ----------
+        ts : TimeSeries
+
+        Returns
+        -------
+        Detection
+            ``detector="learned"``; ``events`` per kind (channels above threshold,
+            confidence = max probability); ``quality`` ``(n_segments, n_channels)`` =
+            1 - max artifact probability; ``window_duration`` = the hop (0.25 s).
+        """
+        self._check(ts)
+        _, config = self._load()
+        probs, _ = self.predict_proba(ts)
+        grid = _grid(float(ts.sampling_rate))
+        thresholds = self._thresholds(config)
+        events = events_from_probs(
+            probs,
+            grid.hop,
+            list(ts.ch_names),
+            thresholds,
+            model=str(self.model),
+            duration=ts.n_samples / grid.sfreq,
+            episode_fill=int(config.get("episode_fill", 8)),
+            episode_min=int(config.get("episode_min", 4)),
+        )
+        quality = 1.0 - probs[:, :, : len(KINDS) - 1].max(axis=2)
+        return Detection(
+            detector="learned",
+            events=events,
+            quality=quality.astype(np.float32),
+            window_duration=grid.hop,
+            traces={"learned_probability": probs.max(axis=1)},
+        )
+
+    # -- helpers -----------------------------------------------------------------------------
+    def _thresholds(self, config: dict[str, Any]) -> dict[str, float]:
+        base = {k: float(v) for k, v in config.get("thresholds", {}).items()}
+        base = {k: base.get(k, 0.5) for k in KINDS if k != "clean"}
+        if self.threshold is None:
+            return base
+        if isinstance(self.threshold, dict):
+            unknown = sorted(set(self.threshold) - set(base))
+            if unknown:
+                raise ParameterError(
+                    f"threshold names unknown kind(s) {', '.join(unknown)}; use {', '.join(base)}."
+                )
+            return {**base, **{k: float(v) for k, v in self.threshold.items()}}
+        t = float(self.threshold)
+        if not 0 < t < 1:
+            raise ParameterError(f"threshold={t} must be in (0, 1) or a dict of them per kind.")
+        return dict.fromkeys(base, t)
+
+    def _load(self) -> tuple[Any, dict[str, Any]]:
+        cached = getattr(self, "_cache", None)
+        if cached is None or cached[0] != self.model:
+            from ..models.registry import load_model
+
+            module, config = load_model(self.model)
+            self._cache = (self.model, module, config)
+        return self._cache[1], self._cache[2]
+
+    @staticmethod
+    def _check(ts: Any) -> _Grid:
+        if not hasattr(ts, "get_data") or not hasattr(ts, "ch_names"):
+            raise DataValueError(
+                "LearnedDetector needs a neurolint TimeSeries; wrap arrays with "
+                "neurolint.core.TimeSeries(data, sampling_rate, names)."
+            )
+        if ts.n_samples < 1:
+            raise DataValueError("The recording has no samples; nothing to assess.")
+        return _grid(float(ts.sampling_rate))
+
+
+class _Threads:
+    """Temporarily set torch's CPU thread count (``None``: leave it)."""
+
+    def __init__(self, n_jobs: int | None) -> None:
+        self.n_jobs = n_jobs
+
+    def __enter__(self) -> None:
+        self._old = None
+        if self.n_jobs is not None:
+            import os
+
+            import torch
+
+            self._old = torch.get_num_threads()
+            n = (os.cpu_count() or 1) if self.n_jobs == -1 else int(self.n_jobs)
+            torch.set_num_threads(max(1, n))
+
+    def __exit__(self, *exc: object) -> None:
+        if self._old is not None:
+            import torch
+
+            torch.set_num_threads(self._old)

@@ -1,0 +1,179 @@
+"""The learned EEG detector finds logged artifacts, copes with any rate/montage, explains itself."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from neurolint.assess.explain import explain_finding, integrated_gradients
+from neurolint.assess.learned import KINDS, LearnedDetector, neighbours
+from neurolint.assess.training import finetune_detector, segment_labels, train_detector
+from neurolint.core.channels import ChannelInfo
+from neurolint.core.errors import NeurolintError
+from neurolint.core.findings import Finding
+from neurolint.core.timeseries import TimeSeries
+from neurolint.simulate import simulate_eeg
+
+torch = pytest.importorskip("torch")
+
+
+@pytest.fixture(scope="module")
+def sim():
+    return simulate_eeg(32, 60.0, 256.0, seed=7, rates={"pop": 3, "gap": 3, "muscle": 3})
+
+
+@pytest.fixture(scope="module")
+def found(sim):
+    return LearnedDetector().detect(sim.data)
+
+
+def _recall(truth, pred, kind):
+    true = truth.events_of(kind)
+    pred = [p for p in pred if p.kind == kind]
+    hit = 0
+    for t in true:
+        for p in pred:
+            overlap = min(t.offset, p.offset) - max(t.onset, p.onset)
+            if overlap >= 0.5 * min(t.duration, p.duration):
+                hit += 1
+                break
+    return hit / max(1, len(true))
+
+
+@pytest.mark.parametrize("kind", ["blink", "pop", "gap", "muscle"])
+def test_finds_logged_artifacts_at_their_times(sim, found, kind):
+    assert sim.truth.events_of(kind)
+    assert _recall(sim.truth, found.events, kind) >= 0.75
+
+
+def test_events_carry_model_and_probability(found):
+    assert found.events
+    for e in found.events:
+        assert e.detector == "learned"
+        assert e.extras["model"] == "eeg-detector"
+        assert e.extras["probability"] == pytest.approx(e.confidence, abs=1e-3)
+    assert found.window_duration == 0.25
+    assert found.quality.shape == (240, 32)
+    assert ((found.quality >= 0) & (found.quality <= 1)).all()
+
+
+def test_little_is_found_on_clean_eeg():
+    clean = simulate_eeg(32, 60.0, 256.0, artifacts=None, seed=8).data
+    events = LearnedDetector().detect(clean).events
+    assert len(events) <= 3
+    assert not [e for e in events if e.kind in ("blink", "pop", "gap", "saturation", "muscle")]
+
+
+@pytest.mark.parametrize(("n_channels", "rate"), [(8, 128.0), (100, 1000.0)])
+def test_any_rate_and_channel_count(n_channels, rate):
+    data = simulate_eeg(n_channels, 12.0, rate, seed=3).data
+    det = LearnedDetector().detect(data)
+    assert det.quality.shape == (48, n_channels)
+    assert all(e.offset <= 12.0 + 1e-9 for e in det.events)
+
+
+def test_chunked_result_equals_whole_recording(sim):
+    whole, starts = LearnedDetector(chunk_duration=120).predict_proba(sim.data)
+    chunked, starts2 = LearnedDetector(chunk_duration=7).predict_proba(sim.data)
+    assert np.array_equal(starts, starts2)
+    np.testing.assert_allclose(chunked, whole, atol=1e-4)
+    a = LearnedDetector(chunk_duration=120).detect(sim.data).events
+    b = LearnedDetector(chunk_duration=7).detect(sim.data).events
+    assert [(e.kind, e.onset, e.duration) for e in a] == [(e.kind, e.onset, e.duration) for e in b]
+
+
+def test_input_is_not_modified_and_nan_only_data_works():
+    data = np.full((4, 2560), np.nan, dtype=np.float32)
+    ts = TimeSeries(data, 256.0, ["a", "b", "c", "d"])
+    det = LearnedDetector().detect(ts)
+    assert np.isnan(data).all()
+    assert det.quality.shape == (40, 4)
+
+
+def test_too_low_rate_is_a_clear_error():
+    ts = TimeSeries(np.zeros((2, 500), np.float32), 50.0, ["a", "b"])
+    with pytest.raises(NeurolintError, match="minimum"):
+        LearnedDetector().detect(ts)
+
+
+def test_neighbours_use_positions_and_fall_back_to_index():
+    pos = np.array([[0, 0, 0], [10, 0, 0], [1, 0, 0], [np.nan] * 3], float)
+    nb = neighbours(ChannelInfo(["a", "b", "c", "d"], positions=pos), k=2)
+    assert nb[0, 0] == 2 and nb[2, 0] == 0
+    assert set(nb[3]) == {2, 1}  # no position: index neighbours
+    assert neighbours(ChannelInfo(["x"]), k=3).tolist() == [[0, 0, 0]]
+
+
+def test_segment_labels_mark_listed_channels_and_skip_grazed_segments():
+    e = Finding(0.3, 0.3, "blink", ("b",))
+    y, w = segment_labels([e], ["a", "b"], 4, 0.25)
+    blink, clean = KINDS.index("blink"), KINDS.index("clean")
+    assert y[1, :, blink].tolist() == [0, 1, 0, 0]  # 0.3-0.6 s covers most of segment 1
+    assert w[1, :, blink].tolist() == [1, 1, 0, 1]  # segment 2 only grazed (0.1 s)
+    assert y[0, :, blink].sum() == 0 and y[0, :, clean].all()
+    assert y[1, 1, clean] == 0
+
+
+def test_integrated_gradients_are_complete():
+    from neurolint.models import load_model
+
+    module, _ = load_model("eeg-detector", map_device="cpu")
+    x = torch.randn(7, 512, generator=torch.Generator().manual_seed(0))
+    x[5:] = 0
+    attr = integrated_gradients(module, x, (0, 4), steps=128)
+    assert attr.shape == x.shape
+    with torch.no_grad():
+        fx = module(x[None])[0, 0, 4]
+        f0 = module(torch.zeros_like(x)[None])[0, 0, 4]
+    assert float(attr.sum()) == pytest.approx(float(fx - f0), abs=0.05 * abs(float(fx - f0)) + 0.05)
+
+
+def test_explain_finding_attributes_over_the_window(sim, found):
+    blink = next(e for e in found.events if e.kind == "blink")
+    out = explain_finding(sim.data, blink)
+    assert out["attribution"].shape == (5, len(out["times"]))
+    assert out["channels"][0] in (blink.channels or sim.data.ch_names)
+    assert out["kind"] == "blink" and 0 <= out["probability"] <= 1
+    assert out["times"][0] <= blink.onset <= out["times"][-1]
+
+
+def test_finetune_changes_the_weights(tmp_path):
+    from neurolint.models import load_model
+
+    data = simulate_eeg(16, 20.0, 256.0, seed=11)
+    tsv = tmp_path / "events.tsv"
+    rows = ["onset\tduration\ttrial_type\tchannels"] + [
+        f"{e.onset}\t{e.duration}\tBAD_{e.kind}\t{','.join(e.channels) or 'n/a'}"
+        for e in data.truth.events
+    ]
+    tsv.write_text("\n".join(rows) + "\n")
+    path = finetune_detector(
+        "eeg-detector", data.data, tsv, epochs=1, steps_per_epoch=3, batch_size=4, out=tmp_path
+    )
+    new, _ = load_model(path, map_device="cpu")
+    old, _ = load_model("eeg-detector", map_device="cpu")
+    changed = [
+        not torch.equal(a, b)
+        for a, b in zip(old.state_dict().values(), new.state_dict().values(), strict=True)
+    ]
+    assert any(changed)
+
+
+def test_tiny_training_run_writes_a_loadable_model(tmp_path):
+    from neurolint.models import load_model
+
+    path = train_detector(
+        tmp_path,
+        seeds=[1],
+        epochs=1,
+        steps_per_epoch=2,
+        batch_size=4,
+        arch={"widths": (4, 4, 4, 4), "hidden": 4},
+        evaluate=False,
+        progress=False,
+        name="tiny",
+    )
+    _, config = load_model(path, map_device="cpu")
+    assert config["arch"]["widths"] == [4, 4, 4, 4]
+    with pytest.raises(NeurolintError, match="seeds"):
+        train_detector(tmp_path, seeds=[10_001], evaluate=False, progress=False)
