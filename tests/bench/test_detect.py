@@ -75,3 +75,11 @@ def test_pieces_of_one_artifact_are_merged_before_scoring():
         ("blink", 10.7, 0.1, ()),
         ("anomaly", 12.0, 0.1, ()),
     ]
+
+
+def test_kind_sources_name_known_detectors_and_kinds():
+    from neurolint.assess.pipeline import DETECTORS, KIND_SOURCES
+    from neurolint.bench.tasks.detect import TIMED_KINDS
+
+    assert set(KIND_SOURCES) <= set(TIMED_KINDS)
+    assert all(set(v) <= set(DETECTORS) for v in KIND_SOURCES.values())

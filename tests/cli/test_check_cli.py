@@ -47,3 +47,16 @@ def test_check_of_a_missing_file_exits_2(tmp_path, capsys):
     assert main(["check", str(tmp_path / "nope.edf")]) == 2
     err = capsys.readouterr().err
     assert err.startswith("neurolint: error:") and "Traceback" not in err
+
+
+def test_models_lists_the_shipped_detector(capsys):
+    assert main(["models"]) == 0
+    assert "eeg-detector" in capsys.readouterr().out
+
+
+def test_finetuning_needs_data_and_labels(tmp_path, capsys):
+    assert (
+        main(["train", "detector", "--labels", str(tmp_path / "x.tsv"), "--out", str(tmp_path)])
+        == 2
+    )
+    assert "--data" in capsys.readouterr().err

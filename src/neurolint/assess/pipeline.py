@@ -34,9 +34,20 @@ DETECTORS = {
 }
 
 #: For EEG, which detectors' findings of each kind check() keeps when both ran: the best of
-#: rules, learned or both, by event F1 on training seeds 9000-9002
-#: (``neurolint.bench.tasks.detect.choose_sources``); kinds not listed keep every detector.
-KIND_SOURCES: dict[str, tuple[str, ...]] = {}
+#: rules, learned or both, by event F1 on training seeds 9000-9005
+#: (``neurolint.bench.tasks.detect.choose_sources()``, rerun after retraining); kinds not
+#: listed keep every detector.
+KIND_SOURCES: dict[str, tuple[str, ...]] = {
+    "blink": ("rules",),
+    "saccade": ("rules",),
+    "muscle": ("rules",),
+    "pop": ("rules",),
+    "movement": ("learned",),
+    "saturation": ("rules",),
+    "gap": ("rules",),
+    "ecg": ("learned",),
+    "line_noise": ("rules",),
+}
 
 _EEG_LIKE = {"eeg", "meg", "eog", "ecg", "emg", "seeg", "ecog", "lfp", "misc"}
 

@@ -12,7 +12,13 @@ train_app = typer.Typer(help="Train or fine-tune a learned model.", no_args_is_h
 @train_app.command("detector")
 def detector(
     out: Path = typer.Option(
-        None, "--out", help="Folder for the weights (.safetensors) and card (.json)."
+        Path("neurolint-models"), "--out", help="Folder for the weights (.safetensors) and card."
+    ),
+    source: Path = typer.Option(
+        None,
+        "--source",
+        help="Real EEG for semi-synthetic training examples (its train split only); the "
+        "shipped weights used ../shared/data/eeg/eeglab_data.set.",
     ),
     labels: Path = typer.Option(
         None,
@@ -23,20 +29,36 @@ def detector(
     pretrained: str = typer.Option(
         "eeg-detector", "--from", help="Model to start from when fine-tuning."
     ),
-    epochs: int = typer.Option(None, "--epochs", help="Training epochs (default: the recipe's)."),
+    n_recordings: int = typer.Option(40, "--recordings", help="Simulated training recordings."),
+    epochs: int = typer.Option(None, "--epochs", help="Epochs (default: 4, or 3 to fine-tune)."),
     seed: int = typer.Option(0, "--seed", help="Random seed of the recipe."),
 ) -> None:
     """Train the EEG artifact classifier, or fine-tune it on your labelled minutes."""
     from ..assess.training import finetune_detector, train_detector
-    from ..core.errors import ParameterError
+    from ..core.errors import OutputExistsError, ParameterError
 
-    extra = {} if epochs is None else {"epochs": epochs}
     if labels is not None or data is not None:
         if labels is None or data is None:
             raise ParameterError("Fine-tuning needs both --data RECORDING and --labels FILE.")
+        extra = {} if epochs is None else {"epochs": epochs}
+        out.mkdir(parents=True, exist_ok=True)
         path = finetune_detector(pretrained, data, labels, out=out, seed=seed, **extra)
     else:
-        path = train_detector(out=out, seed=seed, **extra)
+        if (out / "eeg-detector.safetensors").exists():
+            raise OutputExistsError(
+                f"{out / 'eeg-detector.safetensors'} already exists; choose another --out."
+            )
+        out.mkdir(parents=True, exist_ok=True)
+        # The defaults are the recipe of the shipped weights (see the model card).
+        path = train_detector(
+            out,
+            n_recordings=n_recordings,
+            epochs=4 if epochs is None else epochs,
+            steps_per_epoch=300,
+            batch_size=32,
+            seed=seed,
+            source=None if source is None else str(source),
+        )
     typer.echo(f"Wrote {path}")
 
 
@@ -46,7 +68,7 @@ def models() -> None:
 
     for card in list_models():
         name = card.get("name", "?")
-        summary = card.get("summary") or card.get("description") or ""
+        summary = (card.get("summary") or card.get("description") or "").split(";")[0]
         typer.echo(f"{name:<16} {summary}")
 
 

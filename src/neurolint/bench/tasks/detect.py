@@ -327,7 +327,9 @@ def run(quick: bool = False, seed: int = 0, *, debug: bool = False) -> BenchResu
     return result
 
 
-def choose_sources(seeds: Sequence[int] = (9000, 9001, 9002)) -> dict[str, tuple[str, ...]]:
+def choose_sources(
+    seeds: Sequence[int] = (9000, 9001, 9002, 9003, 9004, 9005),
+) -> dict[str, tuple[str, ...]]:
     """Per kind, which detectors ``check()`` should trust: the best of rules alone, learned
     alone or both merged, by event F1 on *training* seeds (never the held-out suite).
 
@@ -341,7 +343,8 @@ def choose_sources(seeds: Sequence[int] = (9000, 9001, 9002)) -> dict[str, tuple
     layouts = [(32, 256.0, 300.0), (64, 256.0, 300.0), (64, 500.0, 300.0)]
     sims = [
         simulate_eeg(n, duration, sfreq, seed=s)
-        for s, (n, sfreq, duration) in zip(seeds, layouts, strict=False)
+        for i, s in enumerate(seeds)
+        for n, sfreq, duration in [layouts[i % len(layouts)]]
     ]
     runs = {
         "rules": [check(sim.data, detectors="rules").events for sim in sims],
@@ -357,9 +360,11 @@ def choose_sources(seeds: Sequence[int] = (9000, 9001, 9002)) -> dict[str, tuple
         for label, outputs in runs.items():
             counts = [0, 0, 0]
             for sim, events in zip(sims, outputs, strict=True):
-                found = [e for e in events if e.kind == kind]
+                found = [e for e in merge_close(events) if e.kind == kind]
                 s = event_scores(sim.truth.events_of(kind), found, [kind])[kind]
                 counts = [counts[0] + s["tp"], counts[1] + s["fp"], counts[2] + s["fn"]]
             f1[label] = _prf(*counts)[2]
-        best[kind] = options[max(f1, key=lambda k: (f1[k], k == "both"))]
+        # Ties go to the simpler choice (one detector, rules first): fewer false alarms.
+        order = {"rules": 2, "learned": 1, "both": 0}
+        best[kind] = options[max(f1, key=lambda k: (round(f1[k], 3), order[k]))]
     return best
