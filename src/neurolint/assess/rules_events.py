@@ -2,7 +2,7 @@
 
 One chunked pass over the recording (:func:`scan`) finds gaps and clipping plateaus at exact
 sample boundaries and reduces every channel to a few envelopes sampled in bins of about
-20 ms (slow signal, high-frequency power, largest step, a QRS-matched trace); the rules then
+20 ms (slow signal, high-frequency power, largest step); the rules then
 work on those envelopes, which are ~5-50x smaller than the data.
 
 ==========  ==================================================================================
@@ -22,8 +22,8 @@ blink       positive slow peak on the most anterior channels (or EOG/Fp), robust
             ``blink_z``, half-height width 0.05-0.45 s, larger in front than behind
 saccade     opposite steps on left vs right frontal-lateral channels (a horizontal EOG from the
             scalp), stepping back 0.3-1.8 s later
-ecg         QRS-matched trace of the channel mean; peaks 0.55-1.6 s apart with regular RR
-            intervals over >= ``ecg_beats`` beats form an episode
+ecg         noise-whitened spatial filter for the cardiac field, QRS-matched, summed along
+            a comb of beats 0.55-1.6 s apart (:mod:`.rules_ecg`); comb z > ``ecg_z``
 ==========  ==================================================================================
 """
 
@@ -37,6 +37,7 @@ from ..core.findings import Finding
 from ..core.timeseries import TimeSeries
 from .base import runs
 from .neighbours import neighbours
+from .rules_ecg import ecg_rule
 
 __all__ = ["EVENT_DEFAULTS", "Scan", "event_rules", "scan"]
 
@@ -52,8 +53,8 @@ EVENT_DEFAULTS: dict[str, float] = {
     "movement_z": 6.0,
     "blink_z": 4.0,
     "saccade_z": 4.0,
-    "ecg_z": 4.0,
-    "ecg_beats": 6,
+    "ecg_z": 4.75,
+    "ecg_min_s": 6.0,
 }
 
 BIN_S = 0.02  # envelope resolution (s)
@@ -90,7 +91,6 @@ class Scan:
     slow: np.ndarray | None = None  # (n_ch, n_bins) bin means
     hf: np.ndarray | None = None  # (n_ch, n_bins) mean power 20 Hz - mains
     step: np.ndarray | None = None  # (n_ch, n_bins) largest |diff|, signed
-    qrs: np.ndarray | None = None  # (n_bins,) QRS-matched trace of the channel mean (peak)
     gap_bins: np.ndarray | None = None  # (n_bins,) bool
 
     @property
@@ -110,14 +110,6 @@ def _binned(v: np.ndarray, how: str, nb: int, b: int) -> np.ndarray:
     return v.max(-1)
 
 
-def _qrs_template(sfreq: float) -> np.ndarray:
-    t = np.arange(-round(0.05 * sfreq), round(0.05 * sfreq) + 1) / sfreq
-    waves = ((-0.03, 0.01, -0.15), (0.0, 0.012, 1.0), (0.03, 0.01, -0.25))
-    beat = sum(h * np.exp(-0.5 * ((t - c) / w) ** 2) for c, w, h in waves)
-    beat = beat - beat.mean()
-    return (beat / np.linalg.norm(beat))[::-1]
-
-
 def scan(
     ts: TimeSeries,
     channels: np.ndarray,
@@ -127,7 +119,7 @@ def scan(
     chunk_s: float = 30.0,
 ) -> Scan:
     """One chunked pass over ``channels`` of ``ts`` (indices), see the module docstring."""
-    from scipy.signal import butter, iirnotch, oaconvolve, sosfiltfilt, tf2sos
+    from scipy.signal import butter, iirnotch, sosfiltfilt, tf2sos
 
     sfreq = ts.sampling_rate
     b = max(1, round(BIN_S * sfreq))
@@ -145,13 +137,10 @@ def scan(
             for f in np.arange(line_freq, min(top + 10.0, 0.49 * sfreq), line_freq)
         ]
         sos_hf = np.concatenate([sos_hf, *notches])
-    sos_qrs = butter(2, [8.0, min(35.0, 0.45 * sfreq)], "bandpass", fs=sfreq, output="sos")
-    template = _qrs_template(sfreq)
     out = Scan(sfreq, b, n_times)
     slow = np.zeros((n_ch, n_bins), np.float32)
     hf = np.zeros((n_ch, n_bins), np.float32)
     step = np.zeros((n_ch, n_bins), np.float32)
-    qrs = np.zeros(n_bins, np.float32)
     gap_bins = np.zeros(n_bins, bool)
     sat_len = max(3, round(thresholds["sat_min_s"] * sfreq))
     for start in range(0, n_times, core):
@@ -194,12 +183,7 @@ def scan(
         if sos_hf is not None and x.shape[1] > 30:
             y = sosfiltfilt(sos_hf, x, axis=1).astype(np.float32)[:, c0:c1]
             hf[:, bins] = _binned(y * y, "mean", nb, b)
-        m = x.mean(axis=0)
-        if x.shape[1] > 15:
-            y = sosfiltfilt(sos_qrs, m)
-            y = oaconvolve(y, template, mode="same")[c0:c1]
-            qrs[bins] = _binned(y[None].astype(np.float32), "absmax", nb, b)[0]
-    out.slow, out.hf, out.step, out.qrs, out.gap_bins = slow, hf, step, qrs, gap_bins
+    out.slow, out.hf, out.step, out.gap_bins = slow, hf, step, gap_bins
     return out
 
 
@@ -529,44 +513,6 @@ def _movement_rule(s: Scan, t: dict, names, slow_hp, nbrs, exclude) -> list[Find
     return out
 
 
-def _ecg_rule(s: Scan, t: dict, names) -> list[Finding]:
-    from scipy.signal import find_peaks
-
-    q = np.abs(s.qrs)
-    q[s.gap_bins] = 0
-    z = (q - np.median(q)) / _mad(q)[0]
-    peaks, _ = find_peaks(z, height=t["ecg_z"], distance=max(1, round(0.45 * s.rate)))
-    if len(peaks) < t["ecg_beats"]:
-        return []
-    rr = np.diff(peaks) / s.rate
-    ok_rr = (rr > 0.55) & (rr < 1.6)
-    reg = np.zeros(len(rr), bool)
-    reg[1:] = ok_rr[1:] & ok_rr[:-1] & (np.abs(rr[1:] - rr[:-1]) < 0.15 * rr[:-1])
-    reg[:-1] |= reg[1:]
-    out = []
-    for a, b in runs(reg):
-        beats = b - a + 1
-        if beats < t["ecg_beats"]:
-            continue
-        on = peaks[a] / s.rate - 0.3
-        off = peaks[b] / s.rate + 0.5
-        val = float(np.median(z[peaks[a : b + 1]]))
-        out.append(
-            _finding(
-                "ecg",
-                on,
-                off,
-                (),
-                "qrs_z",
-                val,
-                t["ecg_z"],
-                beats=int(beats),
-                bpm=float(60 / np.median(rr[a:b])),
-            )
-        )
-    return out
-
-
 def event_rules(
     ts: TimeSeries,
     feats,
@@ -597,5 +543,5 @@ def event_rules(
     muscle = _muscle_rule(s, t, names, hard | _busy(s, pops, 0.1))
     wide = _busy(s, [e for e in events if e.kind in ("saturation", "gap")], 1.0)
     movement = _movement_rule(s, t, names, slow_hp, nbrs, hard | eye | wide)
-    events += blinks + saccades + pops + muscle + movement + _ecg_rule(s, t, names)
+    events += blinks + saccades + pops + muscle + movement + ecg_rule(ts, idx, t)
     return sorted(events, key=lambda e: (e.onset, e.kind))
