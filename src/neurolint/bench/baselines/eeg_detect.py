@@ -65,7 +65,10 @@ def _no_tqdm():
 
 def _raw(ts: TimeSeries):
     raw = ts.to_mne()
-    data = raw._data  # RawArray: in memory, and ours to change (a fresh copy)
+    if not raw.preload:
+        # A file-backed Raw (read through MNE): load a copy, never the user's object.
+        raw = raw.copy().load_data(verbose="error")
+    data = raw._data  # in memory and ours to change
     np.nan_to_num(data, copy=False, nan=0.0, posinf=0.0, neginf=0.0)
     return raw
 
