@@ -65,3 +65,21 @@ def test_bad_input_is_refused_with_a_clear_message():
     ok = TimeSeries(np.zeros((2, 1000), np.float32), 100.0, ["a", "b"])
     with pytest.raises(ParameterError, match="Unknown detector"):
         nl.check(ok, detectors="sixth_sense")
+
+
+def test_check_movie_and_volumes_end_to_end(tmp_path):
+    from neurolint.simulate import simulate_calcium, simulate_fmri
+
+    movie, truth = simulate_calcium((48, 48), n_frames=300, n_cells=6, motion=3.0, seed=10)
+    qc = nl.check(movie)
+    assert qc.meta["detectors"] == ["imaging"]
+    assert qc.traces["imaging"]["motion"].shape == (300, 2)
+    assert 0 <= qc.score <= 100
+    back = type(qc).from_json(qc.to_json())
+    assert back.traces["imaging"]["snr_map"].shape == (48, 48)
+
+    volumes, vtruth = simulate_fmri((24, 24, 16), 40, n_regions=1, spikes=2, seed=10)
+    vqc = nl.check(volumes)
+    assert vqc.meta["detectors"] == ["fmri"]
+    found = {e.extras["volume"] for e in vqc.events_of("intensity_spike")}
+    assert {e.extras["volume"] for e in vtruth.events_of("intensity_spike")} <= found
