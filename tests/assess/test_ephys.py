@@ -221,3 +221,10 @@ def test_bad_parameters_are_refused_on_fit(clean, params):
     ts, _ = clean
     with pytest.raises(ParameterError):
         EphysDetector(**params).fit(ts)
+
+
+def test_same_floor_as_the_pipeline():
+    from neurolint.assess.ephys import MIN_SAMPLING_RATE
+    from neurolint.assess.pipeline import EPHYS_MIN_RATE
+
+    assert MIN_SAMPLING_RATE == EPHYS_MIN_RATE

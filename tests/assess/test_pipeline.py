@@ -52,6 +52,8 @@ def test_default_detectors_follow_the_modality():
     )
     assert default_detectors(eeg) == ["rules", "learned", "anomaly"]
     assert default_detectors(ephys) == ["ephys"]
+    probe = TimeSeries(np.zeros((2, 100), np.float32), 30000.0, ["a", "b"])  # typed misc
+    assert default_detectors(probe) == ["ephys"]
     assert default_detectors(Movie(np.zeros((3, 4, 4)), 10.0)) == ["imaging"]
     assert default_detectors(VolumeSeries(np.zeros((3, 4, 4, 4)), 2.0)) == ["fmri"]
 
@@ -70,7 +72,7 @@ def test_bad_input_is_refused_with_a_clear_message():
 def test_check_movie_and_volumes_end_to_end(tmp_path):
     from neurolint.simulate import simulate_calcium, simulate_fmri
 
-    movie, truth = simulate_calcium((48, 48), n_frames=300, n_cells=6, motion=3.0, seed=10)
+    movie, _truth = simulate_calcium((48, 48), n_frames=300, n_cells=6, motion=3.0, seed=10)
     qc = nl.check(movie)
     assert qc.meta["detectors"] == ["imaging"]
     assert qc.traces["imaging"]["motion"].shape == (300, 2)

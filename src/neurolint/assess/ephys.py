@@ -26,16 +26,20 @@ Channels (from the snippets, high-passed at ``highpass`` Hz):
   correlation with the probe-wide median >= ``outside_min_coherence``), as real probes do;
   without one there is nothing to compare with.
 
-Events (chunked pass, signals averaged in 1 ms bins for the slow part):
+Events (chunked pass; the "slow signal" is the mean of 1 ms bins, mains harmonics removed
+by a least-squares fit per chunk):
 
 - **saturation**: samples stuck (``saturation_min_samples`` equal samples in a row) at a value
   more than ``saturation_threshold`` noise levels from the channel's baseline.
-- **movement** (common mode): the median of a group of neighbouring channels (along the
-  probe) leaves its usual range by more than ``movement_threshold`` robust deviations (and
-  by at least ``movement_floor`` noise levels), outside saturation.
+- **movement** (common mode): the median slow signal of a group of ``group_size``
+  neighbouring channels (along the probe) leaves its usual range by more than
+  ``movement_threshold`` robust deviations (and at least ``movement_floor`` noise levels)
+  for 8 ms or more with one sign (a large spike seen by a whole group flips sign sooner),
+  outside saturation.
 - **pop**: one channel's slow signal departs from the median of its neighbours by more than
-  ``pop_threshold`` robust deviations (and at least ``pop_floor`` noise levels), outside
-  saturation.
+  ``pop_threshold`` robust deviations (and at least ``pop_floor`` noise levels) for 3 ms or
+  more with one sign, while its four nearest neighbours stay within a quarter of its
+  excursion (so the edge of a common transient is not a pop), outside saturation.
 - **line_noise**: a 50 or 60 Hz peak in the median spectrum more than ``line_ratio`` times
   the surrounding floor (one event over the whole recording).
 - **gap**: NaN or infinite samples.

@@ -49,6 +49,8 @@ KIND_SOURCES: dict[str, tuple[str, ...]] = {
     "line_noise": ("rules",),
 }
 
+EPHYS_MIN_RATE = 5000.0  # Hz; the same floor as assess.ephys.MIN_SAMPLING_RATE
+
 _EEG_LIKE = {"eeg", "meg", "eog", "ecg", "emg", "seeg", "ecog", "lfp", "misc"}
 
 
@@ -59,7 +61,8 @@ def default_detectors(data: Any) -> list[str]:
     if isinstance(data, VolumeSeries):
         return ["fmri"]
     types = set(data.channels.types)
-    if "ephys" in types and data.sampling_rate >= 5000:
+    # Probes often come typed "misc"; a spike-band rate is what tells them from EEG.
+    if data.sampling_rate >= EPHYS_MIN_RATE and (types <= {"ephys", "misc"} or "ephys" in types):
         return ["ephys"]
     if types & _EEG_LIKE or not types:
         return ["rules", "learned", "anomaly"]
