@@ -63,9 +63,9 @@ def train_loop(
     # Linear warm-up, then cosine decay to zero.
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt,
-        lambda i: min(1.0, (i + 1) / warm)
-        * 0.5
-        * (1 + math.cos(math.pi * min(1.0, i / max(1, steps)))),
+        lambda i: (
+            min(1.0, (i + 1) / warm) * 0.5 * (1 + math.cos(math.pi * min(1.0, i / max(1, steps))))
+        ),
     )
     dev = next(module.parameters()).device
     start = time.perf_counter()
