@@ -93,3 +93,13 @@ def test_truncated_edf_is_refused(tmp_path, shared_data):
     (tmp_path / "garbage.fif").write_bytes(b"\x00" * 1000)
     with pytest.raises(CorruptFileError, match="Could not read"):
         nl.read(tmp_path / "garbage.fif")
+
+
+def test_edf_refuses_nan_gaps_with_a_clear_message(tmp_path):
+    from neurolint.core.errors import DataValueError
+    from neurolint.simulate import simulate_eeg
+
+    ts, _ = simulate_eeg(4, 10.0, 256.0, artifacts=["gap"], gap_fill="nan", seed=0)
+    with pytest.raises(DataValueError, match="cannot store NaN"):
+        nl.write(ts, tmp_path / "x.edf")
+    assert not (tmp_path / "x.edf").exists()

@@ -6,6 +6,9 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
+from ..core.errors import DataValueError
 from ..core.timeseries import TimeSeries
 from ._atomic import atomic_path
 
@@ -25,6 +28,13 @@ def write_edf(ts: TimeSeries, path: Path, *, overwrite: bool = False, **_: Any) 
     from ..integrations.mne import to_mne
 
     raw = to_mne(ts)
+    if not raw.preload:
+        raw = raw.copy().load_data(verbose="error")
+    if not np.isfinite(raw._data).all():
+        raise DataValueError(
+            f"{path.name}: EDF/BDF cannot store NaN or infinite samples (gaps); write FIF, "
+            "NWB or binary instead, or fill the gaps first."
+        )
     fmt = "bdf" if path.suffix.lower() == ".bdf" else "edf"
     with atomic_path(path, overwrite) as tmp, warnings.catch_warnings():
         # MNE warns that EDF stores dates and ranges with limited precision; that is the format.
