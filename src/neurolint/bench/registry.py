@@ -32,7 +32,7 @@ class Task:
 TASKS: tuple[Task, ...] = (
     Task(
         "detect",
-        "artifact events and bad channels on the EEG simulator (classical peers)",
+        "artifact events and bad channels on the EEG simulator (ours and peers)",
         "tasks.detect:run",
         3,
     ),
@@ -46,6 +46,24 @@ TASKS: tuple[Task, ...] = (
         "anomaly",
         "unknown artifacts (square-wave glitches) flagged as anomaly; false alarms per minute",
         "tasks.anomaly:run",
+        4,
+    ),
+    Task(
+        "detect_ephys",
+        "bad channels and artifacts on simulated probes (SpikeInterface peers)",
+        "tasks.detect_ephys:run",
+        4,
+    ),
+    Task(
+        "detect_imaging",
+        "motion, blank frames and brightness spikes on simulated two-photon movies",
+        "tasks.detect_imaging:run_movie",
+        4,
+    ),
+    Task(
+        "detect_fmri",
+        "intensity spikes, motion and tSNR on simulated fMRI",
+        "tasks.detect_imaging:run_fmri",
         4,
     ),
     Task("simulate", "speed of every simulator (x real time)", "tasks.simulate:run", 3),

@@ -21,7 +21,7 @@ def bench(
 
     if task == "list":
         for t in TASKS:
-            typer.echo(f"{t.name:<12} {t.summary}")
+            typer.echo(f"{t.name:<15} {t.summary}")
         return
     spec = get_task(task)
     stem = f"{spec.name}_quick" if quick else spec.name

@@ -11,12 +11,13 @@ from ._options import parse_options
 
 
 def _summary(qc) -> str:
-    lines = [
-        f"Score: {qc.score:.0f}/100 ({qc.duration:.1f} s at {qc.sampling_rate:g} Hz, "
-        f"{len(qc.channels)} channels)"
-    ]
+    where = f"{qc.duration:.1f} s at {qc.sampling_rate:g} Hz"
+    if qc.channels:
+        where += f", {len(qc.channels)} channels"
+    lines = [f"Score: {qc.score:.0f}/100 ({where})"]
     bad = [c for c in qc.channels if c.is_bad]
-    lines.append(f"Bad channels: {len(bad)}" + (":" if bad else ""))
+    if qc.channels:
+        lines.append(f"Bad channels: {len(bad)}" + (":" if bad else ""))
     for c in bad:
         lines.append(f"  {c.name}: {', '.join(c.reasons)}")
     counts = Counter(e.kind for e in qc.events)
