@@ -38,14 +38,14 @@ DETECTORS = {
 #: (``neurolint.bench.tasks.detect.choose_sources()``, rerun after retraining); kinds not
 #: listed keep every detector.
 KIND_SOURCES: dict[str, tuple[str, ...]] = {
-    "blink": ("rules",),
+    "blink": ("learned",),
     "saccade": ("rules",),
-    "muscle": ("rules",),
-    "pop": ("rules",),
+    "muscle": ("rules", "learned"),
+    "pop": ("learned",),
     "movement": ("learned",),
     "saturation": ("rules",),
     "gap": ("rules",),
-    "ecg": ("learned",),
+    "ecg": ("rules",),
     "line_noise": ("rules",),
 }
 

@@ -29,7 +29,7 @@ def detector(
     pretrained: str = typer.Option(
         "eeg-detector", "--from", help="Model to start from when fine-tuning."
     ),
-    n_recordings: int = typer.Option(40, "--recordings", help="Simulated training recordings."),
+    n_recordings: int = typer.Option(60, "--recordings", help="Simulated training recordings."),
     epochs: int = typer.Option(None, "--epochs", help="Epochs (default: 4, or 3 to fine-tune)."),
     seed: int = typer.Option(0, "--seed", help="Random seed of the recipe."),
 ) -> None:
@@ -54,7 +54,7 @@ def detector(
             out,
             n_recordings=n_recordings,
             epochs=4 if epochs is None else epochs,
-            steps_per_epoch=300,
+            steps_per_epoch=900,
             batch_size=32,
             seed=seed,
             source=None if source is None else str(source),
