@@ -119,7 +119,7 @@ def run(quick: bool = False, seed: int = 0, *, debug: bool = False) -> BenchResu
         f"{len(reference)} reference blinks in {ts.duration:.0f} s; methods see the "
         f"{eeg.n_channels} EEG channels only.",
         "The shipped learned detector trained on semi-synthetic epochs from the first 80% of "
-        "this recording (its train split), so its row is not a held-out figure; the rules "
-        "(and check(), which takes blinks from the rules) never saw it.",
+        "this recording (its train split), so its row, and check()'s (which takes blinks "
+        "from it), are not held-out figures; the rules never saw the recording.",
     ]
     return result
