@@ -49,6 +49,12 @@ TASKS: tuple[Task, ...] = (
         4,
     ),
     Task(
+        "finetune",
+        "learned detector on a shifted domain: pretrained, fine-tuned 1-10 min, in-domain",
+        "tasks.finetune:run",
+        4,
+    ),
+    Task(
         "detect_ephys",
         "bad channels and artifacts on simulated probes (SpikeInterface peers)",
         "tasks.detect_ephys:run",
