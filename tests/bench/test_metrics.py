@@ -334,3 +334,14 @@ def test_latency_percentiles_in_milliseconds():
         m.latency_percentiles([])
     with pytest.raises(ParameterError):
         m.latency_percentiles([0.1], q=(101,))
+
+
+def test_tally_pools_counts_and_gives_rates():
+    from neurolint.bench.metrics import Tally
+
+    tally = Tally()
+    tally.add(3, 1, 0)
+    tally.add(1, 0, 4)
+    assert (tally.tp, tally.fp, tally.fn) == (4, 1, 4)
+    assert tally.prf == (0.8, 0.5, 8 / 13)
+    assert all(np.isnan(v) for v in Tally().prf)

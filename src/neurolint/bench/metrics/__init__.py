@@ -23,7 +23,7 @@ Modules
 - :mod:`.speed`: :func:`throughput`, :func:`realtime_factor`, :func:`latency_percentiles`.
 """
 
-from .events import EventMatch, channel_scores, event_scores, match_events
+from .events import EventMatch, Tally, channel_scores, event_scores, match_events
 from .signals import (
     DEFAULT_BANDS,
     band_power_error,
@@ -39,6 +39,7 @@ from .spikes import sorting_scores, spike_detection_scores
 __all__ = [
     "DEFAULT_BANDS",
     "EventMatch",
+    "Tally",
     "band_power_error",
     "channel_scores",
     "correlation",

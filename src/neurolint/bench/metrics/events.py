@@ -14,11 +14,45 @@ from neurolint.core.validate import check_option, check_positive
 
 from ._common import _prf, _ratio
 
-__all__ = ["EventMatch", "channel_scores", "event_scores", "match_events"]
+__all__ = ["EventMatch", "Tally", "channel_scores", "event_scores", "match_events"]
 
 # Event times are compared with 1 ns of slack, so that a 50% overlap written as 0.5 s of
 # 1 s is not lost to rounding (1.0 - 0.7 is 0.30000000000000004).
 _SLACK = 1e-9
+
+
+@dataclass
+class Tally:
+    """True/false positives and misses pooled over recordings, and the rates they give.
+
+    Rates are ``nan`` where undefined (nothing predicted, or nothing true).
+    """
+
+    tp: int = 0
+    fp: int = 0
+    fn: int = 0
+
+    def add(self, tp: int, fp: int, fn: int) -> None:
+        self.tp += int(tp)
+        self.fp += int(fp)
+        self.fn += int(fn)
+
+    @property
+    def precision(self) -> float:
+        return _ratio(self.tp, self.tp + self.fp)
+
+    @property
+    def recall(self) -> float:
+        return _ratio(self.tp, self.tp + self.fn)
+
+    @property
+    def f1(self) -> float:
+        return _ratio(2 * self.tp, 2 * self.tp + self.fp + self.fn)
+
+    @property
+    def prf(self) -> tuple[float, float, float]:
+        """``(precision, recall, f1)``."""
+        return self.precision, self.recall, self.f1
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ pieces. Scores:
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from functools import partial
@@ -27,7 +28,7 @@ from functools import partial
 from ...core.findings import Finding
 from ...simulate.artifacts import EPISODE_KINDS, EVENT_KINDS
 from ..harness import BenchResult, run_method
-from ..metrics import channel_scores, match_events
+from ..metrics import Tally, channel_scores, match_events
 
 __all__ = ["DetectMethod", "methods", "run", "suite"]
 
@@ -174,21 +175,6 @@ def suite(quick: bool, seed: int = 0) -> list:
     ]
 
 
-def _pool(counts: dict[str, list[int]], key: str, tp: int, fp: int, fn: int) -> None:
-    total = counts.setdefault(key, [0, 0, 0])
-    total[0] += tp
-    total[1] += fp
-    total[2] += fn
-
-
-def _prf(tp: int, fp: int, fn: int) -> tuple[float, float, float]:
-    nan = float("nan")
-    p = tp / (tp + fp) if tp + fp else nan
-    r = tp / (tp + fn) if tp + fn else nan
-    f = 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else nan
-    return p, r, f
-
-
 def merge_close(events: Sequence[Finding], gap: float = MERGE_GAP) -> list[Finding]:
     """Merge events of one kind less than ``gap`` seconds apart (channels pooled).
 
@@ -220,7 +206,7 @@ def merge_close(events: Sequence[Finding], gap: float = MERGE_GAP) -> list[Findi
 
 def evaluate(method: DetectMethod, sims: Sequence, outputs: Sequence) -> dict[str, object]:
     """Pooled scores of one method's outputs on the suite."""
-    counts: dict[str, list[int]] = {}
+    counts: defaultdict[str, Tally] = defaultdict(Tally)
     outputs = [(merge_close(events), bads) for events, bads in outputs]
     timed = [k for k in method.covers if k in TIMED_KINDS]
     channel_kinds = [k for k in method.covers if k not in TIMED_KINDS]
@@ -229,11 +215,11 @@ def evaluate(method: DetectMethod, sims: Sequence, outputs: Sequence) -> dict[st
         if channel_kinds:
             true_bad = [c.name for c in truth.channels if set(c.reasons) & set(channel_kinds)]
             s = channel_scores(true_bad, bads)
-            _pool(counts, "ch", int(s["tp"]), int(s["fp"]), int(s["fn"]))
+            counts["ch"].add(int(s["tp"]), int(s["fp"]), int(s["fn"]))
             for kind in channel_kinds:
                 of_kind = {c.name for c in truth.channels if kind in c.reasons}
                 got = len(of_kind & set(bads))
-                _pool(counts, f"recall_{kind}", got, 0, len(of_kind) - got)
+                counts[f"recall_{kind}"].add(got, 0, len(of_kind) - got)
         if not timed:
             continue
         # Kind-agnostic: a prediction is right if it overlaps any true event.
@@ -242,32 +228,32 @@ def evaluate(method: DetectMethod, sims: Sequence, outputs: Sequence) -> dict[st
         hit_true = {i for i, _ in match.pairs}
         covered = [i for i, e in enumerate(every) if e.kind in timed]
         tp = sum(1 for i in covered if i in hit_true)
-        _pool(counts, "ev", len(match.pairs), len(events) - len(match.pairs), 0)
-        _pool(counts, "ev_recall", tp, 0, len(covered) - tp)
+        counts["ev"].add(len(match.pairs), len(events) - len(match.pairs), 0)
+        counts["ev_recall"].add(tp, 0, len(covered) - tp)
         for kind in timed:
             of_kind = [i for i in covered if every[i].kind == kind]
             got = sum(1 for i in of_kind if i in hit_true)
-            _pool(counts, f"recall_{kind}", got, 0, len(of_kind) - got)
+            counts[f"recall_{kind}"].add(got, 0, len(of_kind) - got)
             if method.names_kinds:
                 m = match_events(truth.events_of(kind), [e for e in events if e.kind == kind])
-                _pool(counts, f"kind_{kind}", m.tp, m.fp, m.fn)
+                counts[f"kind_{kind}"].add(m.tp, m.fp, m.fn)
     out: dict[str, object] = {"covers": ", ".join(method.covers)}
     if "ch" in counts:
-        out["ch_P"], out["ch_R"], out["ch_F1"] = _prf(*counts["ch"])
+        out["ch_P"], out["ch_R"], out["ch_F1"] = counts["ch"].prf
     if "ev" in counts:
-        precision = _prf(*counts["ev"])[0]
-        recall = _prf(*counts["ev_recall"])[1]
+        precision = counts["ev"].precision
+        recall = counts["ev_recall"].recall
         out["ev_P"], out["ev_R"] = precision, recall
         out["ev_F1"] = (
             2 * precision * recall / (precision + recall) if precision + recall > 0 else 0.0
         )
     for kind in channel_kinds:
-        out[f"recall_{kind}"] = _prf(*counts[f"recall_{kind}"])[1]
+        out[f"recall_{kind}"] = counts[f"recall_{kind}"].recall
     kind_f1 = []
     for kind in timed:
-        out[f"recall_{kind}"] = _prf(*counts[f"recall_{kind}"])[1]
+        out[f"recall_{kind}"] = counts[f"recall_{kind}"].recall
         if method.names_kinds:
-            out[f"F1_{kind}"] = _prf(*counts[f"kind_{kind}"])[2]
+            out[f"F1_{kind}"] = counts[f"kind_{kind}"].f1
             kind_f1.append(out[f"F1_{kind}"])
     if kind_f1:
         out["macro_F1"] = sum(kind_f1) / len(kind_f1)
@@ -338,7 +324,6 @@ def choose_sources(
     """
     from ...assess import check
     from ...simulate import simulate_eeg
-    from ..metrics import event_scores
 
     layouts = [(32, 256.0, 300.0), (64, 256.0, 300.0), (64, 500.0, 300.0)]
     sims = [
@@ -358,12 +343,12 @@ def choose_sources(
     for kind in TIMED_KINDS:
         f1 = {}
         for label, outputs in runs.items():
-            counts = [0, 0, 0]
+            tally = Tally()
             for sim, events in zip(sims, outputs, strict=True):
                 found = [e for e in merge_close(events) if e.kind == kind]
-                s = event_scores(sim.truth.events_of(kind), found, [kind])[kind]
-                counts = [counts[0] + s["tp"], counts[1] + s["fp"], counts[2] + s["fn"]]
-            f1[label] = _prf(*counts)[2]
+                m = match_events(sim.truth.events_of(kind), found)
+                tally.add(m.tp, m.fp, m.fn)
+            f1[label] = tally.f1
         # Ties go to the simpler choice (one detector, rules first): fewer false alarms.
         order = {"rules": 2, "learned": 1, "both": 0}
         best[kind] = options[max(f1, key=lambda k: (round(f1[k], 3), order[k]))]

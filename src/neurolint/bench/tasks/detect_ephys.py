@@ -38,6 +38,7 @@ channels only.
 from __future__ import annotations
 
 import warnings
+from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -45,7 +46,7 @@ from typing import Any
 
 from ...core.findings import Finding
 from ..harness import BenchResult, run_method
-from ..metrics import channel_scores, match_events
+from ..metrics import Tally, channel_scores, match_events
 
 __all__ = ["CHANNEL_KINDS", "EVENT_KINDS", "EphysMethod", "methods", "run", "suite"]
 
@@ -161,49 +162,34 @@ def suite(quick: bool, seed: int = 0) -> list:
     ]
 
 
-def _prf(tp: int, fp: int, fn: int) -> tuple[float, float, float]:
-    nan = float("nan")
-    p = tp / (tp + fp) if tp + fp else nan
-    r = tp / (tp + fn) if tp + fn else nan
-    f = 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else nan
-    return p, r, f
-
-
-def _add(counts: dict[str, list[int]], key: str, tp: int, fp: int, fn: int) -> None:
-    total = counts.setdefault(key, [0, 0, 0])
-    total[0] += tp
-    total[1] += fp
-    total[2] += fn
-
-
 def evaluate(
     method: EphysMethod, sims: Sequence, outputs: Sequence[tuple[Output, Output]]
 ) -> dict[str, object]:
     """Pooled scores of one method's ``(recording, clean twin)`` outputs on the suite."""
-    counts: dict[str, list[int]] = {}
+    counts: defaultdict[str, Tally] = defaultdict(Tally)
     clean_ch = clean_ev = 0
     for sim, ((events, bads), (clean_events, clean_bads)) in zip(sims, outputs, strict=True):
         truth = sim.truth
         s = channel_scores(truth.channels, list(bads))
-        _add(counts, "ch", int(s["tp"]), int(s["fp"]), int(s["fn"]))
+        counts["ch"].add(int(s["tp"]), int(s["fp"]), int(s["fn"]))
         for kind in CHANNEL_KINDS:
             true_k = [c.name for c in truth.channels if c.is_bad and kind in c.reasons]
             pred_k = [name for name, reasons in bads.items() if kind in reasons]
             s = channel_scores(true_k, pred_k)
-            _add(counts, kind, int(s["tp"]), int(s["fp"]), int(s["fn"]))
+            counts[kind].add(int(s["tp"]), int(s["fp"]), int(s["fn"]))
         if method.reports_events:
             for kind in EVENT_KINDS:
                 m = match_events(truth.events_of(kind), [e for e in events if e.kind == kind])
-                _add(counts, f"ev_{kind}", m.tp, m.fp, m.fn)
+                counts[f"ev_{kind}"].add(m.tp, m.fp, m.fn)
         clean_ch += len(clean_bads)
         clean_ev += len(clean_events)
     out: dict[str, object] = {}
-    out["ch_P"], out["ch_R"], out["ch_F1"] = _prf(*counts["ch"])
+    out["ch_P"], out["ch_R"], out["ch_F1"] = counts["ch"].prf
     for kind in CHANNEL_KINDS:
-        p, r, f = _prf(*counts[kind])
+        p, r, f = counts[kind].prf
         out[f"{_SHORT[kind]}_P"], out[f"{_SHORT[kind]}_R"], out[f"{_SHORT[kind]}_F1"] = p, r, f
     for kind in EVENT_KINDS:
-        out[f"F1_{kind}"] = _prf(*counts[f"ev_{kind}"])[2] if method.reports_events else None
+        out[f"F1_{kind}"] = counts[f"ev_{kind}"].f1 if method.reports_events else None
     n = len(sims)
     out["clean_ch"] = clean_ch / n
     out["clean_ev"] = clean_ev / n if method.reports_events else None

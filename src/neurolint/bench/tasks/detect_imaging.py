@@ -39,7 +39,7 @@ from ...assess.base import Detection, runs
 from ...core.findings import Finding
 from ...core.imaging import Movie, VolumeSeries
 from ..harness import BenchResult, run_method
-from ..metrics import match_events
+from ..metrics import Tally, match_events
 
 __all__ = [
     "baseline_fmri",
@@ -369,25 +369,16 @@ def baseline_fmri(vol: VolumeSeries) -> Detection:
 # -- scoring --------------------------------------------------------------------------------
 
 
-def _nan_ratio(a: float, b: float) -> float:
-    return a / b if b else float("nan")
-
-
-def _add(counts: dict[str, list[int]], key: str, true: Sequence[Finding], pred: Sequence):
+def _add(counts: dict[str, Tally], key: str, true: Sequence[Finding], pred: Sequence) -> None:
     m = match_events(true, pred)
-    c = counts.setdefault(key, [0, 0, 0])
-    c[0] += m.tp
-    c[1] += m.fp
-    c[2] += m.fn
+    counts.setdefault(key, Tally()).add(m.tp, m.fp, m.fn)
 
 
-def _scores(counts: dict[str, list[int]], key: str, label: str, p: bool = True) -> dict:
-    tp, fp, fn = counts[key]
-    out = {}
-    if p:
-        out[f"P_{label}"] = _nan_ratio(tp, tp + fp)
-    out[f"R_{label}"] = _nan_ratio(tp, tp + fn)
-    out[f"F1_{label}"] = _nan_ratio(2 * tp, 2 * tp + fp + fn)
+def _scores(counts: dict[str, Tally], key: str, label: str, p: bool = True) -> dict:
+    tally = counts[key]
+    out = {f"P_{label}": tally.precision} if p else {}
+    out[f"R_{label}"] = tally.recall
+    out[f"F1_{label}"] = tally.f1
     return out
 
 
@@ -405,7 +396,7 @@ def _shift_rmse(est: np.ndarray, true: np.ndarray) -> float:
 
 def evaluate_movie(cases: Sequence[MovieCase], outputs: Sequence) -> dict[str, Any]:
     """Pooled scores of one method's ``(clean detection, injected detection)`` per movie."""
-    counts: dict[str, list[int]] = {}
+    counts: dict[str, Tally] = {}
     rmse = []
     false_clean = 0
     for case, (on_clean, on_injected) in zip(cases, outputs, strict=True):
@@ -428,7 +419,7 @@ def evaluate_movie(cases: Sequence[MovieCase], outputs: Sequence) -> dict[str, A
 
 def evaluate_fmri(cases: Sequence[FmriCase], outputs: Sequence[Detection]) -> dict[str, Any]:
     """Pooled scores of one method's detections on every run of the suite."""
-    counts: dict[str, list[int]] = {}
+    counts: dict[str, Tally] = {}
     tsnr_err = []
     false_clean = 0
     for case, det in zip(cases, outputs, strict=True):
