@@ -85,3 +85,19 @@ def test_check_movie_and_volumes_end_to_end(tmp_path):
     assert vqc.meta["detectors"] == ["fmri"]
     found = {e.extras["volume"] for e in vqc.events_of("intensity_spike")}
     assert {e.extras["volume"] for e in vtruth.events_of("intensity_spike")} <= found
+
+
+@pytest.mark.parametrize(
+    ("module", "cls"), [("anomaly", "AnomalyDetector"), ("rules", "RuleDetector")]
+)
+def test_fit_then_detect_reads_the_features_once(module, cls):
+    import importlib
+    from unittest import mock
+
+    from neurolint.simulate import simulate_eeg
+
+    mod = importlib.import_module(f"neurolint.assess.{module}")
+    ts, _ = simulate_eeg(8, 30.0, 256.0, artifacts=None, seed=1)
+    with mock.patch.object(mod, "window_features", wraps=mod.window_features) as features:
+        getattr(mod, cls)().fit(ts).detect(ts)
+    assert features.call_count == 1

@@ -231,8 +231,12 @@ class _BaseAnomaly:
             )
         if ts.n_times == 0:
             raise EmptyRecordingError("The recording has no samples; nothing to assess.")
+        seen = getattr(self, "_seen", None)
+        if wf is None and seen is not None and seen[0] is ts:
+            wf = seen[1]  # fit() then detect() on one recording: one feature pass
         if wf is None:
             wf = window_features(ts, window=self.window, hop=self.hop)
+            self._seen = (ts, wf)
         else:
             length = round(self.window * ts.sampling_rate)
             hop = round(self.hop * ts.sampling_rate)
