@@ -164,3 +164,22 @@ def test_import_is_light():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_detect_after_fit_reuses_the_scores_and_matches_a_fresh_detect(glitched):
+    from unittest import mock
+
+    ts, _ = glitched
+    fitted = AnomalyDetector().fit(ts)
+    with mock.patch.object(
+        IsolationForestDetector, "_raw_scores", wraps=None, side_effect=AssertionError
+    ):
+        reused = fitted.detect(ts)  # scores from fit(): no forest is asked again
+    fresh = AnomalyDetector().detect(ts)  # unfitted: fits a copy, then scores
+    assert [(e.onset, e.channels) for e in reused.events] == [
+        (e.onset, e.channels) for e in fresh.events
+    ]
+    np.testing.assert_allclose(reused.quality, fresh.quality, atol=1e-6)
+    # Another recording is scored afresh.
+    other = simulate_eeg(16, 30.0, 256.0, artifacts=None, seed=13).data
+    assert fitted.detect(other).quality.shape[1] == 16

@@ -101,3 +101,54 @@ def test_fit_then_detect_reads_the_features_once(module, cls):
     with mock.patch.object(mod, "window_features", wraps=mod.window_features) as features:
         getattr(mod, cls)().fit(ts).detect(ts)
     assert features.call_count == 1
+
+
+def test_shared_features_answer_a_coarser_hop_from_a_finer_one():
+    from unittest import mock
+
+    from neurolint.assess import features as feat
+    from neurolint.simulate import simulate_eeg
+
+    ts, _ = simulate_eeg(8, 20.3, 256.0, seed=2)
+    direct = feat.window_features(ts, window=1.0, hop=1.0)
+    with feat.shared_features():
+        with mock.patch.object(feat, "_block_features", wraps=feat._block_features) as blocks:
+            fine = feat.window_features(ts, window=1.0, hop=0.5)
+            passes = blocks.call_count
+            coarse = feat.window_features(ts, window=1.0, hop=1.0)
+            assert blocks.call_count == passes  # answered from the hop-0.5 windows
+        assert fine.n_windows > coarse.n_windows
+    np.testing.assert_array_equal(coarse.starts, direct.starts)
+    for name in feat.FEATURES:
+        np.testing.assert_allclose(coarse[name], direct[name], rtol=1e-6, atol=1e-30)
+    # Outside the block nothing is kept.
+    with mock.patch.object(feat, "_block_features", wraps=feat._block_features) as blocks:
+        feat.window_features(ts, window=1.0, hop=1.0)
+        assert blocks.call_count > 0
+
+
+def test_check_in_threads_gives_what_one_thread_gives():
+    from neurolint.simulate import simulate_eeg
+
+    ts, _ = simulate_eeg(16, 60.0, 256.0, seed=4)
+    one = nl.check(ts, n_jobs=1)
+    two = nl.check(ts, n_jobs=2)
+    assert one.meta["detectors"] == two.meta["detectors"] == ["rules", "learned", "anomaly"]
+    assert [(e.kind, e.onset, e.channels) for e in one.events] == [
+        (e.kind, e.onset, e.channels) for e in two.events
+    ]
+    assert one.bad_channels == two.bad_channels
+    np.testing.assert_allclose(one.quality, two.quality)
+
+
+def test_row_median_estimates_the_median_of_long_rows():
+    from neurolint.assess._stats import row_median
+
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((4, 50_000)) * np.array([[1.0], [2.0], [5.0], [10.0]]) + 3.0
+    est = row_median(x)
+    assert est.shape == (4,)
+    spread = np.array([1.0, 2.0, 5.0, 10.0])
+    assert np.all(np.abs(est - np.median(x, axis=1)) < 0.1 * spread)
+    short = rng.standard_normal((2, 100))
+    np.testing.assert_array_equal(row_median(short), np.median(short, axis=1))  # all samples

@@ -223,6 +223,10 @@ class _BaseAnomaly:
             )
 
     # -- features -----------------------------------------------------------------------------
+    def feature_windows(self, ts: TimeSeries) -> list[tuple[float, float]]:
+        """``(window, hop)`` in seconds of the window features fit/detect will ask for."""
+        return [(float(self.window), float(self.hop))]
+
     def _features(self, ts: Any, wf: WindowFeatures | None) -> tuple[np.ndarray, WindowFeatures]:
         if not isinstance(ts, TimeSeries):
             raise ParameterError(
@@ -246,7 +250,12 @@ class _BaseAnomaly:
                     f"features were computed with other windows than window={self.window} s, "
                     f"hop={self.hop} s; compute them with those, or pass features=None."
                 )
-        return anomaly_features(wf), wf
+        memo = getattr(self, "_memo", None)
+        if memo is not None and memo[0] is wf:
+            return memo[1], wf
+        feats = anomaly_features(wf)
+        self._memo = (wf, feats, None)
+        return feats, wf
 
     # -- model hooks (subclasses) -------------------------------------------------------------
     def _fit_model(self, rows: np.ndarray) -> None:
@@ -256,16 +265,24 @@ class _BaseAnomaly:
         """Higher = more anomalous, one per row."""
         raise NotImplementedError
 
+    def _fit_scored(self, rows: np.ndarray, fit_rows: np.ndarray) -> np.ndarray:
+        """Fit on ``rows[fit_rows]``; return the raw scores of all ``rows``."""
+        self._fit_model(rows[fit_rows])
+        return self._raw_scores(rows)
+
     # -- fit / detect -------------------------------------------------------------------------
     def _fit_features(self, feats: np.ndarray) -> np.ndarray:
         """Fit on ``(n_windows, n_channels, n_features)``; return their robust z-scores."""
         self._validate()
         rows = _rows(feats)
-        self._fit_model(rows[_subsample(len(rows), _MAX_FIT_ROWS, int(self.random_state))])
-        raw = self._raw_scores(rows)
+        raw = self._fit_scored(rows, _subsample(len(rows), _MAX_FIT_ROWS, int(self.random_state)))
         center, scale = _robust_center_scale(raw, axis=0, floor=1e-12)
         self.center_, self.scale_ = float(center[0]), float(scale[0])
         z = (raw - self.center_) / self.scale_
+        memo = getattr(self, "_memo", None)
+        if memo is not None and memo[1] is feats:
+            # detect() on the recording just fitted reads these scores instead of rescoring.
+            self._memo = (memo[0], feats, z.reshape(feats.shape[:2]))
         if self.contamination == "auto":
             self.threshold_ = float(AUTO_THRESHOLDS[self._auto_key])
         else:
@@ -331,6 +348,9 @@ class _BaseAnomaly:
                 # Fitted on the recording itself: its scores are already at hand.
                 z = model._fit_features(feats)
                 return _Scored(z.astype(np.float32), feats, wf, model.threshold_)
+        memo = getattr(model, "_memo", None)
+        if model is self and memo is not None and memo[1] is feats and memo[2] is not None:
+            return _Scored(memo[2].astype(np.float32), feats, wf, model.threshold_)
         z = (model._raw_scores(_rows(feats)) - model.center_) / model.scale_
         return _Scored(z.reshape(feats.shape[:2]).astype(np.float32), feats, wf, model.threshold_)
 
@@ -653,14 +673,24 @@ class AnomalyDetector(_BaseAnomaly):
             det._validate()
             det._fit_model(rows)
             self.detectors_.append(det)
-        # Each member's z-scale comes from the rows it was fitted on, as when run alone.
+
+    def _fit_scored(self, rows: np.ndarray, fit_rows: np.ndarray) -> np.ndarray:
+        # Score every row once per member: the members' z-scales come from their fit rows,
+        # the combined scores from all rows.
+        self._fit_model(rows[fit_rows])
+        zs = []
         for det in self.detectors_:
             raw = det._raw_scores(rows)
-            center, scale = _robust_center_scale(raw, axis=0, floor=1e-12)
+            center, scale = _robust_center_scale(raw[fit_rows], axis=0, floor=1e-12)
             det.center_, det.scale_ = float(center[0]), float(scale[0])
+            zs.append((raw - det.center_) / det.scale_)
+        return self._combine(np.stack(zs))
 
     def _raw_scores(self, rows: np.ndarray) -> np.ndarray:
         zs = np.stack([(d._raw_scores(rows) - d.center_) / d.scale_ for d in self.detectors_])
+        return self._combine(zs)
+
+    def _combine(self, zs: np.ndarray) -> np.ndarray:
         return {"mean": np.mean, "max": np.max, "min": np.min}[self.combine](zs, axis=0)
 
 

@@ -338,7 +338,7 @@ class LearnedDetector:
         Probability threshold, one for all kinds or per kind; ``None`` uses the per-kind
         thresholds in the model card. default: ``None``.
     batch_size : int
-        Channels per forward pass. default: 64.
+        Channels per forward pass (32 keeps a batch in cache). default: 32.
     n_jobs : int | None
         Torch CPU threads (``None``: torch's default). default: ``None``.
     chunk_duration : float
@@ -355,7 +355,7 @@ class LearnedDetector:
         self,
         model: str = "eeg-detector",
         threshold: float | dict[str, float] | None = None,
-        batch_size: int = 64,
+        batch_size: int = 32,
         n_jobs: int | None = None,
         chunk_duration: float = 60.0,
     ) -> None:

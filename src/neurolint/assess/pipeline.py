@@ -4,20 +4,24 @@ from __future__ import annotations
 
 import importlib
 import logging
+import math
 import os
 import time
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import replace
 from typing import Any
 
 import numpy as np
 
 from .. import __version__
+from ..core.chunks import job_options
 from ..core.errors import DataValueError, EmptyRecordingError, ParameterError
 from ..core.findings import ChannelStatus, Finding, QCResult
 from ..core.imaging import Movie, VolumeSeries
 from ..core.timeseries import TimeSeries
 from .base import Detection
+from .features import shared_features
 
 __all__ = ["DETECTORS", "check", "default_detectors"]
 
@@ -188,6 +192,7 @@ def check(
     options: dict[str, dict[str, Any]] | None = None,
     kind_sources: dict[str, Sequence[str]] | None = None,
     progress_bar: bool = False,
+    n_jobs: int | None = None,
 ) -> QCResult:
     """Assess a recording: bad channels, artifact events with kinds, reasons and confidence.
 
@@ -206,6 +211,9 @@ def check(
         ran). default: ``None`` (:data:`KIND_SOURCES`); ``{}`` keeps everything.
     progress_bar : bool
         Show which detector runs, on stderr. default: ``False``.
+    n_jobs : int | None
+        Detectors run side by side in this many threads (``-1``: one per core); they share
+        one pass of window features. default: ``None`` (the global job options, 1).
 
     Returns
     -------
@@ -222,17 +230,34 @@ def check(
     unknown = sorted(set(options) - set(DETECTORS))
     if unknown:
         raise ParameterError(f"options for unknown detector(s) {', '.join(unknown)}.")
-    results: list[Detection] = []
+    built = [_build(name, dict(options.get(name, {}))) for name in names]
+    workers = min(len(built), job_options(n_jobs=n_jobs).workers)
+    bar = _Stages(len(built), progress_bar)
     timings: dict[str, float] = {}
-    bar = _Stages(len(names), progress_bar)
-    for name in names:
-        bar.start(name)
+
+    def run(name: str, detector: Any) -> Detection:
         start = time.perf_counter()
-        detector = _build(name, dict(options.get(name, {})))
-        results.append(detector.fit(data).detect(data))
+        found = detector.fit(data).detect(data)
         timings[name] = round(time.perf_counter() - start, 3)
-        bar.advance()
+        return found
+
+    with shared_features():
+        _prime_features(data, built)
+        if workers <= 1:
+            results = []
+            for name, detector in zip(names, built, strict=True):
+                bar.start(name)
+                results.append(run(name, detector))
+                bar.advance()
+        else:
+            bar.start(", ".join(names))
+            with ThreadPoolExecutor(workers, thread_name_prefix="neurolint-check") as pool:
+                futures = [pool.submit(run, n, d) for n, d in zip(names, built, strict=True)]
+                for _ in as_completed(futures):
+                    bar.advance()
+                results = [f.result() for f in futures]
     bar.stop()
+    timings = {name: timings[name] for name in names}
 
     sources = KIND_SOURCES if kind_sources is None else kind_sources
     ran = {r.detector for r in results}
@@ -274,6 +299,26 @@ def check(
         meta=meta,
         traces={r.detector: r.traces for r in results if r.traces},
     )
+
+
+def _prime_features(data: Any, detectors: list[Any]) -> None:
+    """Compute window features once at the finest hop several detectors need.
+
+    Detectors that declare ``feature_windows(ts)`` then read theirs from the shared cache
+    (a hop of 1 s is every other window of a hop of 0.5 s).
+    """
+    if not isinstance(data, TimeSeries) or data.n_times == 0:
+        return
+    from .features import window_features
+
+    sfreq = data.sampling_rate
+    hops: dict[int, list[int]] = {}
+    for detector in detectors:
+        for window, hop in getattr(detector, "feature_windows", lambda _ts: [])(data):
+            hops.setdefault(round(window * sfreq), []).append(round(hop * sfreq))
+    for length, steps in hops.items():
+        if len(steps) > 1 and min(steps) >= 1:
+            window_features(data, window=length / sfreq, hop=math.gcd(*steps) / sfreq)
 
 
 class _Stages:

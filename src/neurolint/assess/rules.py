@@ -88,6 +88,11 @@ class RuleDetector:
             raise ParameterError(f"line_freq={self.line_freq} must be 50, 60 or None.")
         return {**DEFAULT_THRESHOLDS, **dict(self.thresholds or {})}, window, hop
 
+    def feature_windows(self, ts: TimeSeries) -> list[tuple[float, float]]:
+        """``(window, hop)`` in seconds of the window features fit/detect will ask for."""
+        _, window, hop = self._resolved(ts)
+        return [(window, hop)]
+
     def fit(self, ts: TimeSeries) -> RuleDetector:
         """Check parameters against ``ts`` and settle the mains frequency.
 

@@ -20,6 +20,7 @@ import numpy as np
 
 from ..core.findings import Finding
 from ..core.timeseries import TimeSeries
+from ._stats import row_median
 from .base import runs
 
 __all__ = ["ECG_DEFAULTS", "ecg_rule"]
@@ -49,6 +50,19 @@ def _pattern(ts: TimeSeries, channels: np.ndarray) -> np.ndarray:
     return np.exp(-(d - d.min()) / 0.08)
 
 
+def _read(ts, channels, start, stop, margin):
+    """Chunk ``[start, stop)`` with ``margin`` samples each side (float64), NaN and exact
+    zeros (dropouts) replaced by each channel's median; also the missing-sample mask."""
+    lo, hi = max(0, start - margin), min(ts.n_times, stop + margin)
+    x = ts.get_data(lo, hi, channels=channels).astype(np.float64)
+    missing = np.isnan(x) | (x == 0)
+    if missing.any():
+        with np.errstate(all="ignore"):
+            med = np.nan_to_num(np.nanmedian(np.where(missing, np.nan, x), axis=1))
+        x = np.where(missing, med[:, None], x)
+    return x, missing, start - lo
+
+
 def _chunks(ts, channels, sos, chunk_s):
     """Yield ``(start, stop, band-passed core, usable-sample mask)`` chunk by chunk."""
     from scipy.signal import sosfiltfilt
@@ -58,19 +72,29 @@ def _chunks(ts, channels, sos, chunk_s):
     margin = round(2.0 * sfreq)
     for start in range(0, ts.n_times, core):
         stop = min(ts.n_times, start + core)
-        lo, hi = max(0, start - margin), min(ts.n_times, stop + margin)
-        x = ts.get_data(lo, hi, channels=channels).astype(np.float64)
-        missing = np.isnan(x) | (x == 0)
-        with np.errstate(all="ignore"):
-            med = np.nanmedian(np.where(missing, np.nan, x), axis=1)
-        med = np.nan_to_num(med)
-        x = np.where(missing, med[:, None], x)
+        x, missing, off = _read(ts, channels, start, stop, margin)
         y = sosfiltfilt(sos, x, axis=1) if x.shape[1] > 15 else np.zeros_like(x)
-        y = y[:, start - lo : stop - lo]
-        scale = 1.4826 * np.median(np.abs(y), axis=1, keepdims=True) + 1e-30
+        y = y[:, off : off + stop - start]
+        scale = 1.4826 * row_median(np.abs(y))[:, None] + 1e-30
         # Artifacts (muscle, pops, clipping) and gaps stay out of covariance and trace.
-        ok = (np.abs(y) < 5 * scale).all(axis=0) & ~missing[:, start - lo : stop - lo].any(axis=0)
+        ok = (np.abs(y) < 5 * scale).all(axis=0) & ~missing[:, off : off + stop - start].any(axis=0)
         yield start, stop, y, ok
+
+
+def _component(ts, channels, sos, w, spans):
+    """Yield ``(start, stop, band-passed w @ x)`` for the chunks of ``spans``.
+
+    Filtering is linear, so projecting first and filtering one trace equals projecting the
+    band-passed channels, at 1/n_channels of the cost.
+    """
+    from scipy.signal import sosfiltfilt
+
+    margin = round(2.0 * ts.sampling_rate)
+    for start, stop in spans:
+        x, _, off = _read(ts, channels, start, stop, margin)
+        z = w @ x
+        y = sosfiltfilt(sos, z) if z.shape[0] > 15 else np.zeros_like(z)
+        yield start, stop, y[off : off + stop - start]
 
 
 def ecg_rule(
@@ -110,10 +134,13 @@ def ecg_rule(
     sos = butter(2, [8.0, min(30.0, 0.45 * sfreq)], "bandpass", fs=sfreq, output="sos")
     cov = np.zeros((n_ch, n_ch))
     count = 0
-    for _s, _e, y, ok in _chunks(ts, channels, sos, chunk_s):
+    spans, oks = [], []
+    for start, stop, y, ok in _chunks(ts, channels, sos, chunk_s):
         yo = y[:, ok]
         cov += yo @ yo.T
         count += yo.shape[1]
+        spans.append((start, stop))
+        oks.append(ok)
     if count < n_ch + 10:
         return []
     cov /= count
@@ -124,8 +151,8 @@ def ecg_rule(
     n_bins = -(-ts.n_times // b)
     trace = np.zeros(n_bins)
     usable = np.zeros(n_bins, bool)
-    for start, stop, y, ok in _chunks(ts, channels, sos, chunk_s):
-        c = oaconvolve(w @ y, tmpl, mode="same")
+    for (start, stop, y), ok in zip(_component(ts, channels, sos, w, spans), oks, strict=True):
+        c = oaconvolve(y, tmpl, mode="same")
         c[~ok] = np.nan
         n = stop - start
         nb = -(-n // b)
@@ -142,7 +169,7 @@ def ecg_rule(
     med = np.median(e[usable])
     e = np.clip((e - med) / (1.4826 * np.median(np.abs(e[usable] - med)) + 1e-30), -_CLIP, _CLIP)
     e[~usable] = 0
-    rate = 1.0 / BIN_S
+    rate = sfreq / b  # bins per second: b samples each, not exactly BIN_S at every rate
     periods = np.arange(round(0.55 * rate), round(1.6 * rate) + 1)
     pad = _TEETH * periods[-1]
     ep = np.pad(e, pad)
@@ -165,7 +192,10 @@ def ecg_rule(
         if (z0 - a0) / rate < t["ecg_min_s"]:
             continue
         val = float(best[a0:z0].max())
-        bpm = float(60.0 / (np.median(best_p[a0:z0]) / rate))
+        # The period where the comb peaks (on the beats), not between beats where any
+        # period scores a chance tooth or two.
+        on_beats = best[a0:z0] >= score[a0:z0] - 1e-9
+        bpm = float(60.0 / (np.median(best_p[a0:z0][on_beats]) / rate))
         conf = float(np.clip(1.0 - 0.5 / max(val / t["ecg_z"], 1.0), 0.5, 1.0))
         out.append(
             Finding(

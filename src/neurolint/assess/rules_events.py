@@ -35,6 +35,7 @@ import numpy as np
 
 from ..core.findings import Finding
 from ..core.timeseries import TimeSeries
+from ._stats import row_median
 from .base import runs
 from .neighbours import neighbours
 from .rules_ecg import ecg_rule
@@ -155,15 +156,18 @@ def scan(
         # Fill what is missing with the channel's median so filters see no steps there.
         with np.errstate(all="ignore"):
             ok = ~missing & ~gap[None]
-            med = np.array(
-                [np.median(row[m]) if m.any() else 0.0 for row, m in zip(x, ok, strict=True)],
-                np.float32,
-            )
+            if ok.all():
+                med = row_median(x).astype(np.float32)
+            else:
+                med = np.array(
+                    [np.median(row[m]) if m.any() else 0.0 for row, m in zip(x, ok, strict=True)],
+                    np.float32,
+                )
         x = np.where(np.isnan(x) | gap[None], med[:, None], x)
         core_x = x[:, c0:c1]
         # Plateaus at an extreme: identical consecutive samples far from the median.
         dev = np.abs(core_x - med[:, None])
-        scale = 1.4826 * np.median(dev, axis=1) + 1e-30
+        scale = 1.4826 * row_median(dev) + 1e-30
         same = core_x[:, 1:] == core_x[:, :-1]
         extreme = (dev[:, 1:] > thresholds["sat_z"] * scale[:, None]) & (core_x[:, 1:] != 0)
         rows, s0, s1 = _runs2d(same & extreme)

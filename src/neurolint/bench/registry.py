@@ -72,6 +72,12 @@ TASKS: tuple[Task, ...] = (
         "tasks.detect_imaging:run_fmri",
         4,
     ),
+    Task(
+        "check_speed",
+        "check() speed and memory: an hour of EEG vs PyPREP; 384-ch ephys at two lengths",
+        "tasks.check_speed:run",
+        4,
+    ),
     Task("simulate", "speed of every simulator (x real time)", "tasks.simulate:run", 3),
     Task(
         "io_stream",

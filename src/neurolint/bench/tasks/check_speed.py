@@ -1,0 +1,152 @@
+"""Task ``check_speed``: how fast ``check()`` is, and how much memory it takes, by length.
+
+EEG: one simulated hour of 64-channel 256 Hz EEG with every artifact kind, checked by
+``neurolint.check`` (default detectors: rules, learned, anomaly) on one core and on every
+core, beside PyPREP's ``NoisyChannels.find_all_bads`` on the same recording (bad channels
+only; PyPREP finds no events).
+
+Ephys: a simulated 384-channel 30 kHz Neuropixels-like recording written as int16 binary,
+read back lazily (as a user's file would be) and checked at two lengths, so memory can be
+seen not to grow with the recording. The long file tiles one simulated block; tiling does
+not change the work per second of data.
+
+Imports and the model load are paid once before timing (a warm-up on a few seconds), so the
+rows are throughput; a fresh CLI process adds about two seconds of torch import.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from pathlib import Path
+
+from ..harness import BenchResult, MethodResult, run_method
+
+__all__ = ["run"]
+
+
+def _eeg_rows(quick: bool, seed: int, debug: bool) -> list[MethodResult]:
+    from ... import check
+    from ...simulate import simulate_eeg
+    from ..baselines.eeg_detect import pyprep_noisy_channels
+
+    seconds = 60.0 if quick else 3600.0
+    ts = simulate_eeg(64, seconds, 256.0, seed=seed).data
+    check(ts.time_slice(0, 10), progress_bar=False)  # imports and model load
+    size = f"64 ch, 256 Hz, {seconds:g} s"
+
+    def speed(out) -> dict:
+        return {"size": size, "recording_s": seconds, "events": len(out.events)}
+
+    rows = [
+        run_method(
+            "neurolint.check (1 thread)",
+            lambda: check(ts, n_jobs=1),
+            speed,
+            debug=debug,
+        ),
+        run_method(
+            "neurolint.check (all cores)",
+            lambda: check(ts, n_jobs=-1),
+            speed,
+            debug=debug,
+        ),
+        run_method(
+            "pyprep.NoisyChannels.find_all_bads",
+            lambda: pyprep_noisy_channels(ts, seed=seed),
+            lambda out: {"size": size, "recording_s": seconds, "events": 0},
+            kind="peer",
+            source=_version("pyprep"),
+            debug=debug,
+        ),
+    ]
+    return rows
+
+
+def _write_tile(folder: Path, tile_s: float, n_channels: int, seed: int) -> Path:
+    """One simulated block with every artifact kind, as int16 binary plus sidecar."""
+    from ...io import write
+    from ...simulate import simulate_ephys
+
+    probe = "neuropixels" if n_channels == 384 else "linear32"
+    path = folder / "tile.raw"
+    write(simulate_ephys(probe, tile_s, artifacts="all", seed=seed).data, path, dtype="int16")
+    return path
+
+
+def _tiled(tile: Path, seconds: float, tile_s: float) -> Path:
+    """An int16 binary of ``seconds`` made by repeating ``tile`` (``tile_s`` long)."""
+    side = json.loads(tile.with_suffix(".json").read_text())
+    repeats = max(1, round(seconds / tile_s))
+    path = tile.with_name(f"ephys_{seconds:g}s.raw")
+    with open(path, "wb") as out:
+        for _ in range(repeats):
+            with open(tile, "rb") as src:
+                shutil.copyfileobj(src, out, 64 << 20)
+    side["n_samples"] = int(side["n_samples"]) * repeats
+    path.with_suffix(".json").write_text(json.dumps(side))
+    return path
+
+
+def _ephys_rows(quick: bool, seed: int, debug: bool) -> list[MethodResult]:
+    from ... import check, read
+
+    n_channels = 32 if quick else 384
+    lengths = (4.0, 8.0) if quick else (120.0, 600.0)
+    tile_s = 2.0 if quick else 30.0
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="neurolint-bench-") as tmp:
+        tile = _write_tile(Path(tmp), tile_s, n_channels, seed)
+        for seconds in lengths:
+            path = _tiled(tile, seconds, tile_s)
+            ts = read(path)
+            if not rows:
+                check(ts.time_slice(0, 1), progress_bar=False)  # imports
+            size = f"{n_channels} ch, 30 kHz, {ts.duration:g} s, int16 binary"
+            duration = ts.duration
+            rows.append(
+                run_method(
+                    f"neurolint.check ephys ({duration:g} s)",
+                    lambda ts=ts: check(ts, n_jobs=-1),
+                    lambda out, size=size, duration=duration: {
+                        "size": size,
+                        "recording_s": duration,
+                        "events": len(out.events),
+                    },
+                    debug=debug,
+                )
+            )
+            del ts
+            path.unlink()
+    return rows
+
+
+def _version(package: str) -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return f"{package} {version(package)}"
+    except PackageNotFoundError:
+        return package
+
+
+def run(quick: bool = False, seed: int = 0, *, debug: bool = False) -> BenchResult:
+    """Time ``check()`` on an hour of EEG (with PyPREP beside it) and on ephys by length."""
+    result = BenchResult(
+        task="check_speed",
+        quick=quick,
+        seed=seed,
+        description="check() speed and peak memory (EEG vs PyPREP; ephys by length)",
+        columns=["size", "recording_s", "x_realtime", "events"],
+    )
+    for row in _eeg_rows(quick, seed, debug) + _ephys_rows(quick, seed, debug):
+        if row.error is None and row.wall_s:
+            row.metrics["x_realtime"] = float(row.metrics["recording_s"]) / row.wall_s
+        result.rows.append(row)
+    result.notes.append(
+        "Peak memory is the RSS growth while the method runs. The EEG recording (and, for "
+        "PyPREP, its MNE copy) is in memory before timing starts; ephys files are read "
+        "lazily, so their rows hold only what check() itself allocates."
+    )
+    return result
