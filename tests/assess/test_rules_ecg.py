@@ -40,13 +40,13 @@ def test_onsets_are_in_seconds_at_rates_where_bins_are_not_20_ms():
     # At 256 Hz a 20 ms bin is 5 samples (19.5 ms): onsets counted in nominal bins drifted
     # 2.4% late, ~5 s by 200 s.
     rng = np.random.default_rng(0)
-    sfreq, n = 256.0, int(300 * 256)
+    sfreq, n = 256.0, 300 * 256
     data = (rng.standard_normal((16, n)) * 5e-6).astype(np.float32)
     t = np.arange(-16, 17) / sfreq
     qrs = np.exp(-0.5 * (t / 0.012) ** 2) - 0.2 * np.exp(-0.5 * ((t - 0.03) / 0.01) ** 2)
     beats = np.arange(200.0, 260.0, 0.8) + rng.normal(0, 0.005, 75)
     for b in beats:
-        i = int(round(b * sfreq))
+        i = round(b * sfreq)
         data[:, i - 16 : i + 17] += (30e-6 * qrs).astype(np.float32)
     from neurolint.core.timeseries import TimeSeries
 
