@@ -6,6 +6,7 @@ import importlib
 import logging
 import math
 import os
+import threading
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -242,8 +243,8 @@ def check(
         return found
 
     with shared_features():
-        _prime_features(data, built)
         if workers <= 1:
+            _prime_features(data, built)
             results = []
             for name, detector in zip(names, built, strict=True):
                 bar.start(name)
@@ -251,11 +252,7 @@ def check(
                 bar.advance()
         else:
             bar.start(", ".join(names))
-            with ThreadPoolExecutor(workers, thread_name_prefix="neurolint-check") as pool:
-                futures = [pool.submit(run, n, d) for n, d in zip(names, built, strict=True)]
-                for _ in as_completed(futures):
-                    bar.advance()
-                results = [f.result() for f in futures]
+            results = _run_in_threads(data, names, built, run, workers, bar)
     bar.stop()
     timings = {name: timings[name] for name in names}
 
@@ -299,6 +296,34 @@ def check(
         meta=meta,
         traces={r.detector: r.traces for r in results if r.traces},
     )
+
+
+def _run_in_threads(data, names, built, run, workers, bar) -> list[Detection]:
+    """Run detectors side by side; results in ``names`` order.
+
+    The first detector that reads window features computes the shared pass first (the
+    others that read them wait for it); the rest start at once, so the learned detector
+    overlaps the feature pass instead of waiting behind it.
+    """
+    users = [i for i, d in enumerate(built) if hasattr(d, "feature_windows")]
+    primed = threading.Event()
+
+    def task(i: int) -> Detection:
+        if users and i == users[0]:
+            try:
+                _prime_features(data, built)
+            finally:
+                primed.set()
+        elif i in users:
+            primed.wait()
+        return run(names[i], built[i])
+
+    order = users[:1] + [i for i in range(len(built)) if i not in users] + users[1:]
+    with ThreadPoolExecutor(workers, thread_name_prefix="neurolint-check") as pool:
+        futures = {i: pool.submit(task, i) for i in order}
+        for _ in as_completed(futures.values()):
+            bar.advance()
+        return [futures[i].result() for i in range(len(built))]
 
 
 def _prime_features(data: Any, detectors: list[Any]) -> None:

@@ -360,12 +360,15 @@ def _muscle_rule(s: Scan, t: dict, names, exclude: np.ndarray) -> list[Finding]:
     return out
 
 
-def _highpass_bins(s: Scan, cutoff: float, low: float | None = None) -> np.ndarray:
+def _highpass_bins(
+    s: Scan, cutoff: float, low: float | None = None, rows: list[int] | None = None
+) -> np.ndarray:
+    """``s.slow`` high- (or band-) passed, for every channel or only ``rows``."""
     from scipy.signal import butter, sosfiltfilt
 
     band = [cutoff, low] if low else cutoff
     sos = butter(2, band, "bandpass" if low else "highpass", fs=s.rate, output="sos")
-    x = s.slow.astype(np.float64)
+    x = (s.slow if rows is None else s.slow[rows]).astype(np.float64)
     x = x - np.median(x, axis=1, keepdims=True)
     if x.shape[1] < 20:
         return x
@@ -391,11 +394,15 @@ def _frontal_sets(pos, names, types):
     return front, back, left, right
 
 
-def _blink_rule(s: Scan, t: dict, names, slow_hp, front, back, exclude) -> list[Finding]:
+def _blink_rule(s: Scan, t: dict, names, front, back, exclude) -> list[Finding]:
     if not front:
         return []
-    f = slow_hp[front].mean(axis=0)
-    r = slow_hp[back].mean(axis=0) if back else np.zeros_like(f)
+    # Blinks (0.2-0.4 s bumps) stand out best in 0.7-6 Hz, above the 1/f background. Only
+    # the frontal and posterior means are used, so only those rows are filtered.
+    rows = list(front) + [i for i in back if i not in front]
+    hp = _highpass_bins(s, 0.7, 6.0, rows=rows)
+    f = hp[: len(front)].mean(axis=0)
+    r = hp[[rows.index(i) for i in back]].mean(axis=0) if back else np.zeros_like(f)
     z = (f - np.median(f)) / _mad(f)[0]
     z[exclude] = 0
     from scipy.signal import find_peaks
@@ -539,8 +546,7 @@ def event_rules(
     events += _line_rule(feats, t, ts.ch_names, good, line_freq)
     slow_hp = _highpass_bins(s, 0.2)
     front, back, left, right = _frontal_sets(info.positions, names, info.types)
-    # Blinks (0.2-0.4 s bumps) stand out best in 0.7-6 Hz, above the 1/f background.
-    blinks = _blink_rule(s, t, names, _highpass_bins(s, 0.7, 6.0), front, back, hard)
+    blinks = _blink_rule(s, t, names, front, back, hard)
     saccades = _saccade_rule(s, t, names, slow_hp, left, right, hard)
     pops = _pop_rule(s, t, names, nbrs, hard)
     eye = _busy(s, blinks + saccades + pops, 0.2)
