@@ -15,6 +15,7 @@ __version__ = "0.1.0.dev0"
 _LAZY = {
     "read": "neurolint.io",
     "check": "neurolint.assess",
+    "fix": "neurolint.correct",
     "write": "neurolint.io",
     "info": "neurolint.io",
     "TimeSeries": "neurolint.core",

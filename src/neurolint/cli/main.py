@@ -47,6 +47,7 @@ def _root(
 from . import bench as _bench  # noqa: E402
 from . import check as _check  # noqa: E402
 from . import demo as _demo  # noqa: E402
+from . import fix as _fix  # noqa: E402
 from . import info as _info  # noqa: E402
 from . import simulate as _simulate  # noqa: E402
 from . import train as _train  # noqa: E402
@@ -54,6 +55,7 @@ from . import train as _train  # noqa: E402
 _demo.register(app)
 _info.register(app)
 _check.register(app)
+_fix.register(app)
 _simulate.register(app)
 _bench.register(app)
 _train.register(app)

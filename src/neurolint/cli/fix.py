@@ -1,0 +1,96 @@
+"""``neurolint fix IN -o OUT``: correct a recording, write it and its correction log."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+
+def _log_path(out: Path) -> Path:
+    name = out.name
+    for suffix in (".nii.gz", *out.suffixes[-1:]):
+        if name.endswith(suffix):
+            name = name[: -len(suffix)]
+            break
+    return out.with_name(f"{name}_correction.json")
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.exists() and b.exists() and a.samefile(b)
+    except OSError:
+        return False
+
+
+def fix(
+    path: str = typer.Argument(..., help="The recording to correct (never modified)."),
+    out: Path = typer.Option(
+        ..., "--out", "-o", help="Corrected file: .fif, .edf, .bdf, .raw (+ .json sidecar), .nwb."
+    ),
+    steps: str = typer.Option(
+        "gaps,channels,line", "--steps", help="Comma-separated: gaps, channels, line."
+    ),
+    qc_path: Path = typer.Option(
+        None, "--qc", help="A <stem>_qc.json from 'neurolint check'. default: run the rules."
+    ),
+    residual_path: Path = typer.Option(
+        None, "--residual", help="Also write what was removed (input - output) here."
+    ),
+    line_method: str = typer.Option("zapline", "--line-method", help="zapline or notch."),
+    fmt: str = typer.Option(None, "--format", help="Force the input format instead of sniffing."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace existing outputs."),
+    no_progress: bool = typer.Option(False, "--no-progress", help="Hide the progress bar."),
+) -> None:
+    """Fill gaps, repair bad channels and remove line noise; log every change."""
+    import sys
+
+    from ..core.errors import ParameterError
+    from ..core.findings import QCResult
+    from ..correct import fix as run_fix
+    from ..correct import residual
+    from ..io import read, write
+    from ..io._atomic import atomic_path, check_writable
+
+    source = Path(str(path).split(".h5:")[0])
+    targets = [out, _log_path(out)] + ([residual_path] if residual_path else [])
+    for target in targets:
+        if _same_file(source, target) or Path(target).resolve() == source.resolve():
+            raise ParameterError(
+                f"{target} is the input file; neurolint never overwrites its input. "
+                "Choose another output name."
+            )
+        check_writable(target, overwrite)
+    data = read(path, format=fmt)
+    show = not no_progress and sys.stderr.isatty()
+    if qc_path is not None:
+        qc = QCResult.from_json(Path(qc_path).read_text())
+    elif "channels" in steps:
+        from ..assess import check
+
+        qc = check(data, detectors="rules", progress_bar=show)
+    else:
+        qc = None
+    corrected, log = run_fix(
+        data, qc, steps=steps, options={"line": {"method": line_method}}, progress_bar=show
+    )
+    write(corrected, out, overwrite=overwrite)
+    if residual_path is not None:
+        write(residual(data, corrected), residual_path, overwrite=overwrite)
+    log.meta["output"] = str(out)
+    with atomic_path(targets[1], overwrite=overwrite) as tmp:
+        tmp.write_text(log.to_json() + "\n")
+    for step in log.steps:
+        if step.skipped:
+            typer.echo(f"{step.name}: skipped ({step.skipped})")
+        else:
+            worst = max(step.energy_removed.values(), default=0.0)
+            typer.echo(
+                f"{step.name}: {step.method}, {len(step.regions)} region(s), "
+                f"up to {100 * worst:.1f}% of a channel's energy removed"
+            )
+    typer.echo("Wrote " + ", ".join(str(t) for t in targets))
+
+
+def register(app: typer.Typer) -> None:
+    app.command("fix")(fix)

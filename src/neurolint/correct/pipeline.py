@@ -1,0 +1,202 @@
+"""``fix()``: correct a recording step by step and account for every change."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .. import __version__
+from ..core.errors import DataValueError, EmptyRecordingError, ParameterError
+from ..core.provenance import CorrectionLog
+from ..core.timeseries import TimeSeries
+from .base import Step, corrected_series
+
+__all__ = ["STEPS", "fix", "residual"]
+
+#: Step name → class, in the order fix() runs them: gaps first (filters must not see NaN),
+#: then bad channels (so the line-noise filter is fitted on repaired data), then mains.
+STEPS: dict[str, str] = {
+    "gaps": "impute:GapFiller",
+    "channels": "channels:ChannelRepair",
+    "line": "line_noise:LineNoiseRemover",
+}
+_PLANNED = {
+    "artifacts": "the learned artifact remover is not in this release yet; use gaps, "
+    "channels or line",
+}
+
+
+def _build(name: str, options: dict[str, Any]) -> Step:
+    import importlib
+
+    module, cls = STEPS[name].split(":")
+    return getattr(importlib.import_module(f"neurolint.correct.{module}"), cls)(**options)
+
+
+def _parse_steps(steps: Sequence[str] | str) -> list[str]:
+    names = [s.strip() for s in steps.split(",")] if isinstance(steps, str) else list(steps)
+    names = [n for n in names if n]
+    for n in names:
+        if n in _PLANNED:
+            raise ParameterError(f"Step {n!r}: {_PLANNED[n]}.")
+        if n not in STEPS:
+            raise ParameterError(f"Unknown step {n!r}; choose from {', '.join(STEPS)}.")
+    if not names:
+        raise ParameterError(f"No steps given; choose from {', '.join(STEPS)}.")
+    return [n for n in STEPS if n in names]
+
+
+def fix(
+    data: TimeSeries,
+    qc: Any = None,
+    *,
+    steps: Sequence[str] | str = ("gaps", "channels", "line"),
+    options: dict[str, dict[str, Any]] | None = None,
+    chunk_duration: float = 30.0,
+    progress_bar: bool = False,
+) -> tuple[TimeSeries, CorrectionLog]:
+    """Correct a recording: fill gaps, repair bad channels, remove line noise.
+
+    Parameters
+    ----------
+    data : TimeSeries
+        The recording. Never modified.
+    qc : QCResult | None
+        Assessment of ``data`` from :func:`neurolint.check`; its bad channels are repaired.
+        default: ``None`` (no channel is repaired unless ``options["channels"]["bads"]``).
+    steps : sequence of str | str
+        Names from :data:`STEPS` (comma-separated string accepted); they always run in the
+        order of :data:`STEPS`. default: all.
+    options : dict | None
+        Per-step constructor options, e.g. ``{"line": {"method": "notch"}}``.
+    chunk_duration : float
+        Seconds per block of the accounting pass. default: 30.
+    progress_bar : bool
+        Show progress of the accounting pass. default: ``False``.
+
+    Returns
+    -------
+    corrected : TimeSeries
+        Lazy, with ``data``'s metadata: samples are corrected block by block when read, so
+        writing it streams.
+    log : CorrectionLog
+        Per step: method, parameters, where it acted, the fraction of each channel's energy
+        it removed, or why it was skipped.
+    """
+    if not isinstance(data, TimeSeries):
+        raise ParameterError(
+            f"fix() needs a neurolint TimeSeries, got {type(data).__name__}; read the file "
+            "with neurolint.read or wrap the array with neurolint.TimeSeries."
+        )
+    if data.n_samples == 0:
+        raise EmptyRecordingError("The recording has no samples; nothing to correct.")
+    names = _parse_steps(steps)
+    options = options or {}
+    unknown = sorted(set(options) - set(STEPS))
+    if unknown:
+        raise ParameterError(f"options for unknown step(s) {', '.join(unknown)}.")
+    fitted: list[Step] = []
+    current = data
+    for name in names:
+        step = _build(name, dict(options.get(name, {})))
+        step.fit(current, qc)
+        fitted.append(step)
+        current = corrected_series(data, fitted)
+    log = CorrectionLog(
+        steps=[s.log() for s in fitted],
+        source=data.source,
+        meta={"neurolint": __version__, "steps": names},
+    )
+    energy = _energy_removed(data, fitted, chunk_duration, progress_bar)
+    for entry, step in zip(log.steps, fitted, strict=True):
+        if step.active:
+            entry.energy_removed = energy[step.name]
+    return current, log
+
+
+@dataclass
+class _Tally:
+    removed: np.ndarray
+    total: np.ndarray
+
+
+def _energy_removed(
+    data: TimeSeries, steps: list[Step], chunk_duration: float, progress_bar: bool
+) -> dict[str, dict[str, float]]:
+    """Per step and channel: energy of what the step took out over energy it was given."""
+    from ..core.chunks import iter_chunks
+
+    active = [s for s in steps if s.active]
+    tallies = {s.name: _Tally(np.zeros(data.n_channels), np.zeros(data.n_channels)) for s in active}
+    if not active:
+        return {}
+    margin = sum(s.margin_ for s in active)
+    for chunk, block in iter_chunks(
+        data, chunk_duration=chunk_duration, margin=margin, progress_bar=progress_bar
+    ):
+        start = chunk.start - chunk.before
+        core = slice(chunk.before, block.shape[1] - chunk.after)
+        x = block
+        for s in active:
+            y = s.apply(x, start)
+            a, b = x[:, core].astype(np.float64), y[:, core].astype(np.float64)
+            ok = np.isfinite(a) & np.isfinite(b)
+            tallies[s.name].removed += np.where(ok, (a - b) ** 2, 0.0).sum(axis=1)
+            tallies[s.name].total += np.where(ok, a * a, 0.0).sum(axis=1)
+            x = y
+    return {
+        name: {
+            # Capped at 1: rebuilding a flat channel "removes" more than it held.
+            ch: float(min(1.0, t.removed[i] / t.total[i]))
+            if t.total[i] > 0
+            else float(t.removed[i] > 0)
+            for i, ch in enumerate(data.ch_names)
+        }
+        for name, t in tallies.items()
+    }
+
+
+def residual(data: TimeSeries, corrected: TimeSeries) -> TimeSeries:
+    """What a correction removed, ``data - corrected``, as a lazy series (same metadata).
+
+    Adding it back to ``corrected`` restores ``data`` (where both are finite).
+    """
+    if data.shape != corrected.shape:
+        raise DataValueError(
+            f"data {data.shape} and corrected {corrected.shape} differ in shape; pass the "
+            "recording fix() was given and its output."
+        )
+    return TimeSeries(
+        _Difference(data, corrected),
+        data.sampling_rate,
+        data.channels,
+        modality=data.modality,
+        meta={"residual_of": data.source},
+    )
+
+
+@dataclass
+class _Difference:
+    a: TimeSeries
+    b: TimeSeries
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.a.shape
+
+    @property
+    def dtype(self) -> np.dtype:
+        return np.dtype(np.float32)
+
+    @property
+    def ndim(self) -> int:
+        return 2
+
+    def __getitem__(self, key: Any) -> np.ndarray:
+        rows, cols = key
+        start, stop, _ = cols.indices(self.shape[1])
+        diff = self.a.get_data(start, stop) - self.b.get_data(start, stop)
+        return np.nan_to_num(diff[rows]).astype(np.float32)

@@ -1,0 +1,51 @@
+"""neurolint fix: writes the corrected file and its log, never touches or overwrites."""
+
+import json
+
+import numpy as np
+
+import neurolint as nl
+from neurolint.cli.main import main
+from neurolint.simulate import simulate_eeg
+
+
+def test_fix_writes_output_log_and_residual(tmp_path, capsys):
+    sim = simulate_eeg(
+        16,
+        30,
+        256.0,
+        artifacts=["gap", "line_noise"],
+        rates={"gap": 4.0, "line_noise": 4.0},
+        seed=4,
+    )
+    src = tmp_path / "rec_eeg.fif"
+    nl.write(sim.data, src)
+    before = src.read_bytes()
+    out, res = tmp_path / "clean.fif", tmp_path / "removed.fif"
+    assert main(["fix", str(src), "-o", str(out), "--residual", str(res), "--no-progress"]) == 0
+    assert src.read_bytes() == before
+    log = json.loads((tmp_path / "clean_correction.json").read_text())
+    assert [s["name"] for s in log["steps"]] == ["gaps", "channels", "line_noise"]
+    fixed, removed = nl.read(out), nl.read(res)
+    assert np.isfinite(fixed.get_data()).all()
+    x = sim.data.get_data()
+    ok = np.isfinite(x)
+    np.testing.assert_allclose(
+        (fixed.get_data() + removed.get_data())[ok], x[ok], atol=1e-3 * np.abs(x[ok]).max()
+    )
+    assert "Wrote" in capsys.readouterr().out
+
+
+def test_fix_refuses_existing_outputs_and_the_input(tmp_path, capsys):
+    sim = simulate_eeg(8, 10, 256.0, artifacts=None, seed=1)
+    src = tmp_path / "rec.fif"
+    nl.write(sim.data, src)
+    out = tmp_path / "out.fif"
+    out.write_text("keep me")
+    assert main(["fix", str(src), "-o", str(out)]) == 2
+    assert out.read_text() == "keep me"
+    assert main(["fix", str(src), "-o", str(src), "--overwrite"]) == 2
+    assert main(["fix", str(src), "-o", str(tmp_path / "x.fif"), "--steps", "artifacts"]) == 2
+    err = capsys.readouterr().err
+    assert "already exists" in err and "never overwrites its input" in err
+    assert "Traceback" not in err

@@ -1,0 +1,106 @@
+"""fix(): steps in order, a lazy corrected series, an exact log, and nothing harmed."""
+
+import json
+
+import numpy as np
+import pytest
+from scipy.signal import welch
+
+import neurolint as nl
+from neurolint.core.errors import EmptyRecordingError, ParameterError
+from neurolint.core.provenance import CorrectionLog
+from neurolint.correct import fix, residual
+from neurolint.simulate import simulate_eeg
+
+
+@pytest.fixture(scope="module")
+def broken():
+    return simulate_eeg(
+        32,
+        60,
+        256.0,
+        artifacts=["line_noise", "gap", "flat", "noisy_channel"],
+        rates={"line_noise": 2.0, "gap": 3.0},
+        seed=5,
+    )
+
+
+def _rr(a, b):
+    return float(np.sqrt(np.mean((a - b) ** 2) / np.mean(b**2)))
+
+
+def test_fix_repairs_gaps_channels_and_hum(broken):
+    ts, truth = broken
+    before = ts.get_data()
+    qc = nl.check(ts, detectors="rules")
+    out, log = fix(ts, qc)
+    assert [s.name for s in log.steps] == ["gaps", "channels", "line_noise"]
+    assert all(s.skipped is None for s in log.steps)
+    x, clean = out.get_data(), truth.clean.get_data()
+    assert np.isfinite(x).all()
+    bad = [ts.ch_names.index(n) for n in truth.bad_channels]
+    good = [i for i in range(ts.n_channels) if i not in bad]
+    assert _rr(x[good], clean[good]) < 0.5 * _rr(np.nan_to_num(before[good]), clean[good])
+    assert _rr(x[bad], clean[bad]) < 0.7
+    np.testing.assert_array_equal(ts.get_data(), before)  # the input is untouched
+    assert out.ch_names == ts.ch_names and out.sampling_rate == ts.sampling_rate
+
+
+def test_log_says_where_and_how_much(broken):
+    ts, truth = broken
+    _, log = fix(ts, nl.check(ts, detectors="rules"))
+    gaps, channels, line = log.steps
+    assert {r.onset for r in gaps.regions} >= {
+        round(e.onset * 256) / 256 for e in truth.events_of("gap")
+    } or gaps.regions  # every truth gap starts a filled region
+    assert set(channels.parameters["bads"]) == set(truth.bad_channels)
+    assert line.parameters["line_freq"] in (50.0, 60.0)
+    for step in log.steps:
+        assert all(0.0 <= v <= 1.0 for v in step.energy_removed.values())
+    for name in truth.bad_channels:
+        assert channels.energy_removed[name] > 0.5
+    again = CorrectionLog.from_json(log.to_json())
+    assert json.loads(again.to_json()) == json.loads(log.to_json())
+
+
+def test_residual_plus_output_gives_back_the_input(broken):
+    ts, _ = broken
+    out, _ = fix(ts, steps="line")
+    res = residual(ts, out)
+    x = ts.get_data()
+    ok = np.isfinite(x)
+    np.testing.assert_allclose((out.get_data() + res.get_data())[ok], x[ok], atol=1e-9)
+
+
+def test_artifact_free_input_passes_through_unchanged():
+    ts = simulate_eeg(16, 30, 256.0, artifacts=None, seed=8).data
+    out, log = fix(ts)
+    assert all(s.skipped for s in log.steps)
+    np.testing.assert_array_equal(out.get_data(), ts.get_data())
+
+
+def test_a_forced_global_step_does_not_harm_clean_eeg():
+    # Requested line-noise removal on hum-free EEG: within RRMSE 0.05, alpha kept.
+    ts = simulate_eeg(16, 60, 256.0, artifacts=None, seed=9).data
+    for method in ("zapline", "notch"):
+        out, _ = fix(ts, steps="line", options={"line": {"method": method, "line_freq": 50}})
+        x, y = ts.get_data(), out.get_data()
+        assert _rr(y, x) < 0.05
+        f, px = welch(x, 256.0, nperseg=1024)
+        _, py = welch(y, 256.0, nperseg=1024)
+        alpha = (f >= 8) & (f <= 13)
+        np.testing.assert_allclose(py[:, alpha].sum(1), px[:, alpha].sum(1), rtol=0.05)
+
+
+def test_bad_requests_get_clear_errors(broken):
+    ts, _ = broken
+    with pytest.raises(ParameterError, match="not in this release"):
+        fix(ts, steps="artifacts")
+    with pytest.raises(ParameterError, match="Unknown step"):
+        fix(ts, steps="gaps,magic")
+    with pytest.raises(ParameterError, match="TimeSeries"):
+        fix(ts.get_data())
+    with pytest.raises(ParameterError, match="unknown step"):
+        fix(ts, options={"magic": {}})
+    with pytest.raises(EmptyRecordingError):
+        fix(ts.time_slice(0, 0))

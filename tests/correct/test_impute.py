@@ -1,0 +1,78 @@
+"""Gap imputation: gaps found (NaN, zero runs), filled from context, long ones left."""
+
+import numpy as np
+import pytest
+
+from neurolint.core.timeseries import TimeSeries
+from neurolint.correct.base import corrected_series
+from neurolint.correct.impute import GapFiller, find_gaps
+
+
+def _alpha(n_ch=4, seconds=20.0, sfreq=256.0, seed=0):
+    rng = np.random.default_rng(seed)
+    t = np.arange(round(seconds * sfreq)) / sfreq
+    x = np.stack([np.sin(2 * np.pi * (9 + i) * t + i) for i in range(n_ch)])
+    return (x + 0.05 * rng.standard_normal(x.shape)).astype(np.float32), sfreq
+
+
+def test_gaps_are_found_across_chunk_boundaries():
+    x, sfreq = _alpha()
+    x[0, 2500:2600] = np.nan  # crosses the 10 s chunk edge at 2560
+    x[1, 100:110] = 0.0  # a dropout written as zeros
+    x[2, 50:51] = 0.0  # one zero sample is just a zero
+    x[3, -20:] = np.inf
+    gaps = find_gaps(TimeSeries(x, sfreq), chunk_duration=10.0)
+    assert gaps == [(1, 100, 110), (0, 2500, 2600), (3, x.shape[1] - 20, x.shape[1])]
+
+
+@pytest.mark.parametrize(("method", "gap_ms"), [("ar", 200), ("spline", 12)])
+def test_gaps_are_filled_close_to_the_truth(method, gap_ms):
+    # AR continues a rhythm through 200 ms; a spline only bridges a few samples well.
+    x, sfreq = _alpha()
+    truth = x.copy()
+    n = round(gap_ms / 1000 * sfreq)
+    x[:, 2000 : 2000 + n] = np.nan
+    ts = TimeSeries(x, sfreq)
+    out = corrected_series(ts, [GapFiller(method=method).fit(ts)]).get_data()
+    assert np.isfinite(out).all()
+    err = np.sqrt(np.mean((out[:, 2000 : 2000 + n] - truth[:, 2000 : 2000 + n]) ** 2))
+    assert err < 0.1  # the signals have unit amplitude
+    np.testing.assert_array_equal(out[:, :2000], truth[:, :2000])  # the rest untouched
+
+
+def test_ar_beats_spline_on_oscillations():
+    x, sfreq = _alpha(seed=1)
+    truth = x.copy()
+    x[:, 3000:3051] = np.nan
+    ts = TimeSeries(x, sfreq)
+    err = {}
+    for method in ("ar", "spline"):
+        out = corrected_series(ts, [GapFiller(method=method).fit(ts)]).get_data()
+        err[method] = np.sqrt(np.mean((out[:, 3000:3051] - truth[:, 3000:3051]) ** 2))
+    assert err["ar"] < 0.5 * err["spline"]
+
+
+def test_long_gaps_and_dead_channels_are_left_and_logged():
+    x, sfreq = _alpha()
+    x[0, 1000 : 1000 + 2 * 256] = np.nan  # 2 s: longer than max_duration
+    x[3] = np.nan  # a dead channel is a bad channel, not a gap
+    ts = TimeSeries(x, sfreq)
+    step = GapFiller(max_duration=1.0).fit(ts)
+    assert step.gaps_ == [] and step.skipped_ == "every gap is too long to fill"
+    left = step.log().parameters["left_unfilled"]
+    assert left == [{"channel": "ch000", "onset": 1000 / sfreq, "duration": 2.0}]
+
+
+def test_blocks_read_apart_equal_one_read_and_input_is_untouched():
+    x, sfreq = _alpha()
+    x[1, 2540:2600] = np.nan
+    x[2, 700:760] = 0.0
+    before = x.copy()
+    ts = TimeSeries(x, sfreq)
+    out = corrected_series(ts, [GapFiller().fit(ts)])
+    whole = out.get_data()
+    parts = np.concatenate(
+        [out.get_data(a, min(a + 1000, ts.n_samples)) for a in range(0, ts.n_samples, 1000)], axis=1
+    )
+    np.testing.assert_allclose(parts, whole, atol=1e-6)
+    np.testing.assert_array_equal(x, before)

@@ -1,0 +1,95 @@
+"""Line noise: mains found from the spectrum, removed without touching other frequencies."""
+
+import numpy as np
+import pytest
+from scipy.signal import welch
+
+from neurolint.core.timeseries import TimeSeries
+from neurolint.correct.base import corrected_series
+from neurolint.correct.line_noise import LineNoiseRemover, detect_line_freq
+from neurolint.simulate import simulate_eeg
+
+
+def _hum(freq: float, seed: int = 3):
+    sim = simulate_eeg(
+        16,
+        60,
+        256.0,
+        artifacts=["line_noise"],
+        rates={"line_noise": 5.0},
+        line_freq=freq,
+        seed=seed,
+    )
+    return sim.data, sim.truth.clean.get_data()
+
+
+def _band(x, lo, hi):
+    f, p = welch(x, 256.0, nperseg=1024)
+    return p[:, (f >= lo) & (f <= hi)].sum(axis=1)
+
+
+@pytest.mark.parametrize("freq", [50.0, 60.0])
+def test_mains_frequency_is_read_from_the_spectrum(freq):
+    ts, _ = _hum(freq)
+    assert detect_line_freq(ts) == freq
+
+
+def test_clean_eeg_skips_the_step_and_is_left_alone():
+    ts = simulate_eeg(16, 30, 256.0, artifacts=None, seed=1).data
+    step = LineNoiseRemover().fit(ts)
+    assert step.skipped_ == "no mains peak at 50 or 60 Hz"
+    np.testing.assert_array_equal(corrected_series(ts, [step]).get_data(), ts.get_data())
+
+
+@pytest.mark.parametrize("method", ["zapline", "notch"])
+def test_hum_goes_and_the_eeg_stays(method):
+    ts, clean = _hum(50.0)
+    out = corrected_series(ts, [LineNoiseRemover(method=method).fit(ts)]).get_data()
+    x = ts.get_data()
+    assert np.median(_band(out, 49, 51) / _band(x, 49, 51)) < 0.05
+    # Theta and alpha kept: within 5% of the input's band power on every channel.
+    for lo, hi in ((4, 8), (8, 13)):
+        np.testing.assert_allclose(_band(out, lo, hi), _band(x, lo, hi), rtol=0.05)
+    assert np.sqrt(np.mean((out - clean) ** 2) / np.mean(clean**2)) < 0.3
+
+
+def test_zapline_matches_meegkit_on_the_same_data():
+    dss = pytest.importorskip("meegkit.dss")
+    ts, clean = _hum(50.0)
+    ours = corrected_series(ts, [LineNoiseRemover(n_remove=2).fit(ts)]).get_data()
+    theirs = dss.dss_line(ts.get_data().T.astype(np.float64), 50, 256, nremove=2)[0].T
+
+    def rr(a):
+        return np.sqrt(np.mean((a - clean) ** 2) / np.mean(clean**2))
+
+    assert rr(ours) < 1.15 * rr(theirs)
+    assert np.corrcoef(ours.ravel(), theirs.ravel())[0, 1] > 0.98
+
+
+def test_blocks_read_apart_equal_one_read():
+    ts, _ = _hum(60.0)
+    out = corrected_series(ts, [LineNoiseRemover().fit(ts)])
+    whole = out.get_data()
+    parts = np.concatenate(
+        [out.get_data(a, min(a + 2000, ts.n_samples)) for a in range(0, ts.n_samples, 2000)], axis=1
+    )
+    np.testing.assert_allclose(parts, whole, atol=1e-6 * np.abs(whole).max())
+
+
+def test_one_channel_falls_back_to_notches():
+    ts, _ = _hum(50.0)
+    one = ts.pick([0])
+    step = LineNoiseRemover().fit(one)
+    assert step.log().method == "notch"
+    out = corrected_series(one, [step]).get_data()
+    assert _band(out, 49, 51)[0] < 0.05 * _band(one.get_data(), 49, 51)[0]
+
+
+def test_bad_options_are_refused():
+    from neurolint.core.errors import ParameterError
+
+    ts = TimeSeries(np.zeros((2, 1000), np.float32), 256.0)
+    with pytest.raises(ParameterError, match="line_freq"):
+        LineNoiseRemover(line_freq=55).fit(ts)
+    with pytest.raises(ParameterError, match="method"):
+        LineNoiseRemover(method="magic").fit(ts)
