@@ -76,3 +76,20 @@ def test_blocks_read_apart_equal_one_read_and_input_is_untouched():
     )
     np.testing.assert_allclose(parts, whole, atol=1e-6)
     np.testing.assert_array_equal(x, before)
+
+
+def test_gaps_on_a_few_channels_are_filled_from_the_others():
+    from neurolint.simulate import simulate_eeg
+
+    ts, _ = simulate_eeg(32, 20, 256.0, artifacts=None, seed=3)
+    truth = ts.get_data()
+    x = truth.copy()
+    x[[4, 9], 2000:2051] = np.nan  # 200 ms on two of 32 channels
+    holed = TimeSeries(x, ts.sampling_rate, ts.channels)
+    err = {}
+    for spatial in (True, False):
+        out = corrected_series(holed, [GapFiller(spatial=spatial).fit(holed)]).get_data()
+        diff = out[[4, 9], 2000:2051] - truth[[4, 9], 2000:2051]
+        err[spatial] = np.sqrt(np.mean(diff**2) / np.mean(truth[[4, 9], 2000:2051] ** 2))
+    assert err[True] < 0.8 * err[False]
+    assert err[True] < 0.7

@@ -78,6 +78,12 @@ TASKS: tuple[Task, ...] = (
         "tasks.check_speed:run",
         4,
     ),
+    Task(
+        "impute",
+        "200 ms gaps in LFP and EEG: linear, cubic spline, neurolint's AR fill",
+        "tasks.impute:run",
+        5,
+    ),
     Task("simulate", "speed of every simulator (x real time)", "tasks.simulate:run", 3),
     Task(
         "io_stream",

@@ -9,6 +9,12 @@ Two classical fills, both from the samples on either side of each gap, per chann
 - ``"spline"``: a cubic spline through a few samples on each side; good for gaps of a
   few samples, not for longer ones (it cannot continue an oscillation).
 
+With ``spatial=True`` (default), a gap on some channels while at least three others were
+recorded is filled from them instead: a ridge regression of the channel on the recorded
+channels, fitted on the second of context around the gap, predicts the missing samples.
+Volume conduction makes neighbouring EEG channels far more informative than the channel's
+own past; gaps on every channel fall back to the temporal fill.
+
 Gaps longer than ``max_duration`` are left as they are and logged: a learned inpainting
 model for long gaps is not part of this release.
 """
@@ -117,6 +123,31 @@ def _fill_ar(before: np.ndarray, after: np.ndarray, n: int, order: int) -> np.nd
     return (1 - w) * fwd + w * bwd
 
 
+def _fill_spatial(
+    window: np.ndarray, ch: int, a: int, z: int, min_channels: int = 3, ridge: float = 1e-2
+) -> np.ndarray | None:
+    """Predict ``window[ch, a:z]`` from the channels recorded throughout ``window``.
+
+    Ridge regression (penalty ``ridge`` x mean eigenvalue) fitted on the samples of
+    ``window`` where ``ch`` is finite; ``None`` when fewer than ``min_channels`` channels are
+    complete over the window.
+    """
+    finite = np.isfinite(window)
+    others = [c for c in range(window.shape[0]) if c != ch and finite[c].all()]
+    known = finite[ch].copy()
+    known[a:z] = False
+    if len(others) < min_channels or known.sum() < 4 * len(others):
+        return None
+    x = window[others].T.astype(np.float64)
+    y = window[ch].astype(np.float64)
+    mx, my = x[known].mean(axis=0), y[known].mean()
+    xc = x[known] - mx
+    gram = xc.T @ xc
+    gram += ridge * np.trace(gram) / len(others) * np.eye(len(others))
+    w = np.linalg.solve(gram, xc.T @ (y[known] - my))
+    return (x[a:z] - mx) @ w + my
+
+
 def _fill_linear(before: np.ndarray, after: np.ndarray, n: int) -> np.ndarray:
     a = before[-1] if len(before) else (after[0] if len(after) else 0.0)
     b = after[0] if len(after) else a
@@ -151,6 +182,11 @@ class GapFiller(Step):
         AR model order. default: 20.
     min_zero_run : float
         Shortest run of exact zeros treated as missing, in seconds. default: 0.01.
+    spatial : bool
+        Fill from the other channels when at least three were recorded around the gap.
+        default: ``True``.
+    spatial_context : float
+        Seconds on each side used to fit the spatial regression. default: 1.0.
 
     Attributes
     ----------
@@ -169,12 +205,16 @@ class GapFiller(Step):
         context: float = 0.5,
         order: int = 20,
         min_zero_run: float = 0.01,
+        spatial: bool = True,
+        spatial_context: float = 1.0,
     ) -> None:
         self.method = method
         self.max_duration = max_duration
         self.context = context
         self.order = order
         self.min_zero_run = min_zero_run
+        self.spatial = spatial
+        self.spatial_context = spatial_context
 
     def fit(self, ts: TimeSeries, qc: Any = None) -> GapFiller:
         """Find the gaps and how much context filling them needs."""
@@ -197,7 +237,9 @@ class GapFiller(Step):
         self.sfreq_ = sfreq
         self._context = max(round(self.context * sfreq), 2 * self.order)
         widest = max((z - a for _, a, z in self.gaps_), default=0)
-        self.margin_ = widest + max(self._context, 2 * widest)
+        self._spatial_ctx = round(check_positive("spatial_context", self.spatial_context) * sfreq)
+        self.margin_ = widest + max(self._context, 2 * widest, self._spatial_ctx)
+        self.n_spatial_ = 0
         self._starts = np.array([g[1] for g in self.gaps_], dtype=np.int64)
         if not self.gaps_:
             self.skipped_ = "no gaps" if not self.left_ else "every gap is too long to fill"
@@ -214,6 +256,15 @@ class GapFiller(Step):
             if z <= start:
                 continue
             n = z - a
+            # Only the part of the gap inside this block is written.
+            i0, i1 = max(a, start), min(z, stop)
+            if self.spatial and start <= a and z <= stop:  # gaps of the core always are
+                s0, s1 = max(start, a - self._spatial_ctx), min(stop, z + self._spatial_ctx)
+                # Original samples (not earlier fills) so the result does not depend on order.
+                fill = _fill_spatial(block[:, s0 - start : s1 - start], ch, a - s0, z - s0)
+                if fill is not None:
+                    out[ch, i0 - start : i1 - start] = fill[i0 - a : i1 - a]
+                    continue
             ctx = max(self._context, 2 * n)
             b0, a1 = max(start, a - ctx), min(stop, z + ctx)
             row = out[ch].astype(np.float64)
@@ -224,8 +275,6 @@ class GapFiller(Step):
                 fill = _fill_spline(before, after, n)
             else:
                 fill = _fill_ar(before, after, n, int(self.order))
-            # Only the part of the gap inside this block is written.
-            i0, i1 = max(a, start), min(z, stop)
             out[ch, i0 - start : i1 - start] = fill[i0 - a : i1 - a]
         return out
 
@@ -238,6 +287,8 @@ class GapFiller(Step):
             "context": self.context,
             "order": self.order,
             "n_gaps": len(self.gaps_),
+            "spatial": bool(self.spatial),
+            "spatial_context": self.spatial_context,
         }
         if self.left_:
             params["left_unfilled"] = [
