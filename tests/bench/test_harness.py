@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 import numpy as np
 import pytest
@@ -15,6 +16,7 @@ from neurolint.core.errors import MissingDependencyError, OutputExistsError, Par
 def test_measure_reports_time_and_memory_growth():
     def allocate():
         block = np.ones(50_000_000, dtype=np.uint8)  # 50 MB, touched
+        time.sleep(0.1)  # held long enough for the 5 ms sampler even on a busy machine
         return int(block.sum())
 
     result, wall, peak = measure(allocate)

@@ -25,7 +25,7 @@ def test_fix_writes_output_log_and_residual(tmp_path, capsys):
     assert main(["fix", str(src), "-o", str(out), "--residual", str(res), "--no-progress"]) == 0
     assert src.read_bytes() == before
     log = json.loads((tmp_path / "clean_correction.json").read_text())
-    assert [s["name"] for s in log["steps"]] == ["gaps", "channels", "line_noise"]
+    assert [s["name"] for s in log["steps"]] == ["gaps", "channels", "line_noise", "artifacts"]
     fixed, removed = nl.read(out), nl.read(res)
     assert np.isfinite(fixed.get_data()).all()
     x = sim.data.get_data()
@@ -45,7 +45,7 @@ def test_fix_refuses_existing_outputs_and_the_input(tmp_path, capsys):
     assert main(["fix", str(src), "-o", str(out)]) == 2
     assert out.read_text() == "keep me"
     assert main(["fix", str(src), "-o", str(src), "--overwrite"]) == 2
-    assert main(["fix", str(src), "-o", str(tmp_path / "x.fif"), "--steps", "artifacts"]) == 2
+    assert main(["fix", str(src), "-o", str(tmp_path / "x.fif"), "--steps", "magic"]) == 2
     err = capsys.readouterr().err
     assert "already exists" in err and "never overwrites its input" in err
     assert "Traceback" not in err

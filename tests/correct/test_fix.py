@@ -34,8 +34,8 @@ def test_fix_repairs_gaps_channels_and_hum(broken):
     before = ts.get_data()
     qc = nl.check(ts, detectors="rules")
     out, log = fix(ts, qc)
-    assert [s.name for s in log.steps] == ["gaps", "channels", "line_noise"]
-    assert all(s.skipped is None for s in log.steps)
+    assert [s.name for s in log.steps] == ["gaps", "channels", "line_noise", "artifacts"]
+    assert all(s.skipped is None for s in log.steps[:3])
     x, clean = out.get_data(), truth.clean.get_data()
     assert np.isfinite(x).all()
     bad = [ts.ch_names.index(n) for n in truth.bad_channels]
@@ -48,7 +48,7 @@ def test_fix_repairs_gaps_channels_and_hum(broken):
 
 def test_log_says_where_and_how_much(broken):
     ts, truth = broken
-    _, log = fix(ts, nl.check(ts, detectors="rules"))
+    _, log = fix(ts, nl.check(ts, detectors="rules"), steps="gaps,channels,line")
     gaps, channels, line = log.steps
     assert {r.onset for r in gaps.regions} >= {
         round(e.onset * 256) / 256 for e in truth.events_of("gap")
@@ -94,8 +94,8 @@ def test_a_forced_global_step_does_not_harm_clean_eeg():
 
 def test_bad_requests_get_clear_errors(broken):
     ts, _ = broken
-    with pytest.raises(ParameterError, match="not in this release"):
-        fix(ts, steps="artifacts")
+    with pytest.raises(ParameterError, match="not trained for"):
+        fix(ts, steps="artifacts", options={"artifacts": {"kinds": ["ecg"]}})
     with pytest.raises(ParameterError, match="Unknown step"):
         fix(ts, steps="gaps,magic")
     with pytest.raises(ParameterError, match="TimeSeries"):

@@ -79,6 +79,12 @@ TASKS: tuple[Task, ...] = (
         4,
     ),
     Task(
+        "denoise",
+        "ocular/muscle artifact removal, EEGdenoiseNet protocol: ours vs band-pass, wavelets",
+        "tasks.denoise:run",
+        5,
+    ),
+    Task(
         "impute",
         "200 ms gaps in LFP and EEG: linear, cubic spline, neurolint's AR fill",
         "tasks.impute:run",

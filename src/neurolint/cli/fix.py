@@ -29,10 +29,12 @@ def fix(
         ..., "--out", "-o", help="Corrected file: .fif, .edf, .bdf, .raw (+ .json sidecar), .nwb."
     ),
     steps: str = typer.Option(
-        "gaps,channels,line", "--steps", help="Comma-separated: gaps, channels, line."
+        "gaps,channels,line,artifacts",
+        "--steps",
+        help="Comma-separated: gaps, channels, line, artifacts.",
     ),
     qc_path: Path = typer.Option(
-        None, "--qc", help="A <stem>_qc.json from 'neurolint check'. default: run the rules."
+        None, "--qc", help="A <stem>_qc.json from 'neurolint check'. default: run check."
     ),
     residual_path: Path = typer.Option(
         None, "--residual", help="Also write what was removed (input - output) here."
@@ -42,7 +44,7 @@ def fix(
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace existing outputs."),
     no_progress: bool = typer.Option(False, "--no-progress", help="Hide the progress bar."),
 ) -> None:
-    """Fill gaps, repair bad channels and remove line noise; log every change."""
+    """Fill gaps, repair bad channels, remove line noise and artifacts; log every change."""
     import sys
 
     from ..core.errors import ParameterError
@@ -65,10 +67,10 @@ def fix(
     show = not no_progress and sys.stderr.isatty()
     if qc_path is not None:
         qc = QCResult.from_json(Path(qc_path).read_text())
-    elif "channels" in steps:
+    elif "channels" in steps or "artifacts" in steps:
         from ..assess import check
 
-        qc = check(data, detectors="rules", progress_bar=show)
+        qc = check(data, progress_bar=show)
     else:
         qc = None
     corrected, log = run_fix(

@@ -62,6 +62,34 @@ def detector(
     typer.echo(f"Wrote {path}")
 
 
+@train_app.command("remover")
+def remover(
+    out: Path = typer.Option(
+        Path("neurolint-models"), "--out", help="Folder for the weights (.safetensors) and card."
+    ),
+    source: Path = typer.Option(
+        ...,
+        "--source",
+        help="Real EEG with EOG for the semi-synthetic pairs (train split only); the shipped "
+        "weights used ../shared/data/eeg/eeglab_data.set.",
+    ),
+    steps: int = typer.Option(4000, "--steps", help="Optimiser steps (64 mixtures each)."),
+    seed: int = typer.Option(0, "--seed", help="Random seed of the recipe."),
+) -> None:
+    """Train the ocular/muscle artifact remover (the shipped recipe by default)."""
+    from ..core.errors import InputNotFoundError, OutputExistsError
+    from ..correct.training import train_remover
+
+    if not source.is_file():
+        raise InputNotFoundError(f"{source} not found; pass a recording with EOG channels.")
+    if (out / "eeg-remover.safetensors").exists():
+        raise OutputExistsError(
+            f"{out / 'eeg-remover.safetensors'} already exists; choose another --out."
+        )
+    path = train_remover(source, steps=steps, seed=seed, out=out, progress=True)
+    typer.echo(f"Wrote {path}")
+
+
 def models() -> None:
     """List the shipped models with what their cards say."""
     from ..models.registry import list_models

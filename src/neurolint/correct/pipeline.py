@@ -17,16 +17,15 @@ from .base import Step, corrected_series
 __all__ = ["STEPS", "fix", "residual"]
 
 #: Step name → class, in the order fix() runs them: gaps first (filters must not see NaN),
-#: then bad channels (so the line-noise filter is fitted on repaired data), then mains.
+#: then bad channels (so the line-noise filter is fitted on repaired data), then mains, then
+#: the learned artifact remover (trained on mains-free mixtures).
 STEPS: dict[str, str] = {
     "gaps": "impute:GapFiller",
     "channels": "channels:ChannelRepair",
     "line": "line_noise:LineNoiseRemover",
+    "artifacts": "artifacts:ArtifactRemover",
 }
-_PLANNED = {
-    "artifacts": "the learned artifact remover is not in this release yet; use gaps, "
-    "channels or line",
-}
+_PLANNED: dict[str, str] = {}
 
 
 def _build(name: str, options: dict[str, Any]) -> Step:
@@ -53,20 +52,22 @@ def fix(
     data: TimeSeries,
     qc: Any = None,
     *,
-    steps: Sequence[str] | str = ("gaps", "channels", "line"),
+    steps: Sequence[str] | str = ("gaps", "channels", "line", "artifacts"),
     options: dict[str, dict[str, Any]] | None = None,
     chunk_duration: float = 30.0,
     progress_bar: bool = False,
 ) -> tuple[TimeSeries, CorrectionLog]:
-    """Correct a recording: fill gaps, repair bad channels, remove line noise.
+    """Correct a recording: fill gaps, repair bad channels, remove line noise and artifacts.
 
     Parameters
     ----------
     data : TimeSeries
         The recording. Never modified.
     qc : QCResult | None
-        Assessment of ``data`` from :func:`neurolint.check`; its bad channels are repaired.
-        default: ``None`` (no channel is repaired unless ``options["channels"]["bads"]``).
+        Assessment of ``data`` from :func:`neurolint.check`: its bad channels are repaired
+        and its ocular and muscle findings cleaned. default: ``None`` (then no channel is
+        repaired unless ``options["channels"]["bads"]``, and the artifact step is skipped
+        unless ``options["artifacts"]["where"] = "everywhere"``).
     steps : sequence of str | str
         Names from :data:`STEPS` (comma-separated string accepted); they always run in the
         order of :data:`STEPS`. default: all.

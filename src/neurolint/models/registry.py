@@ -33,6 +33,11 @@ MODELS: dict[str, dict[str, str]] = {
         "weights": "eeg-detector.safetensors",
         "card": "eeg-detector.json",
     },
+    "eeg-remover": {
+        "builder": "neurolint.models.nets.remover:build_remover",
+        "weights": "eeg-remover.safetensors",
+        "card": "eeg-remover.json",
+    },
 }
 
 

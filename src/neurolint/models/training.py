@@ -1,4 +1,5 @@
-"""One training loop shared by every learned model: masked multi-label BCE, AdamW, cosine LR."""
+"""One training loop shared by every learned model: AdamW, cosine LR, a masked loss
+(multi-label BCE by default; any ``loss(output, target, weight)`` may be given)."""
 
 from __future__ import annotations
 
@@ -28,8 +29,9 @@ def train_loop(
     pos_weight: Any = None,
     progress: bool = False,
     label: str = "training",
+    loss: Callable[[Any, Any, Any], Any] | None = None,
 ) -> dict[str, Any]:
-    """Train ``module`` for ``steps`` minibatches with a masked multi-label BCE loss.
+    """Train ``module`` for ``steps`` minibatches with a masked loss (multi-label BCE).
 
     Parameters
     ----------
@@ -48,6 +50,9 @@ def train_loop(
         Print the running loss every ~10% of the steps. default: ``False``.
     label : str
         Prefix of the progress lines.
+    loss : callable | None
+        ``loss(output, y, weight) -> scalar tensor``. default: ``None`` (the weighted
+        multi-label BCE, normalised by the weight sum, with ``pos_weight``).
 
     Returns
     -------
@@ -73,16 +78,22 @@ def train_loop(
     for step in range(steps):
         x, y, w = (t.to(dev) for t in batches(step))
         logits = module(x)
-        pw = None if pos_weight is None else pos_weight.to(dev).view(1, -1, *([1] * (y.ndim - 2)))
-        loss = F.binary_cross_entropy_with_logits(
-            logits, y, weight=w, pos_weight=pw, reduction="sum"
-        )
-        loss = loss / w.sum().clamp_min(1.0)
+        if loss is not None:
+            batch_loss = loss(logits, y, w)
+        else:
+            pw = (
+                None
+                if pos_weight is None
+                else pos_weight.to(dev).view(1, -1, *([1] * (y.ndim - 2)))
+            )
+            batch_loss = F.binary_cross_entropy_with_logits(
+                logits, y, weight=w, pos_weight=pw, reduction="sum"
+            ) / w.sum().clamp_min(1.0)
         opt.zero_grad(set_to_none=True)
-        loss.backward()
+        batch_loss.backward()
         opt.step()
         sched.step()
-        value = float(loss.detach())
+        value = float(batch_loss.detach())
         running = value if running is None else 0.98 * running + 0.02 * value
         if progress and (step + 1) % max(1, steps // 10) == 0:
             print(
