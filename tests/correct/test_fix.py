@@ -104,3 +104,21 @@ def test_bad_requests_get_clear_errors(broken):
         fix(ts, options={"magic": {}})
     with pytest.raises(EmptyRecordingError):
         fix(ts.time_slice(0, 0))
+
+
+def test_energy_is_counted_while_streaming_the_output_once(broken):
+    from neurolint.correct import account
+
+    ts, _ = broken
+    qc = nl.check(ts, detectors="rules")
+    _, counted = fix(ts, qc, steps="gaps,channels,line")
+    lazy, log = fix(ts, qc, steps="gaps,channels,line", account_now=False)
+    assert all(not s.energy_removed for s in log.steps)
+    assert not account(log, lazy)  # nothing read yet
+    for _ in lazy.iter_chunks(chunk_duration=7.0):
+        pass
+    assert account(log, lazy)
+    for a, b in zip(log.steps, counted.steps, strict=True):
+        assert a.energy_removed.keys() == b.energy_removed.keys()
+        for ch in a.energy_removed:
+            assert a.energy_removed[ch] == pytest.approx(b.energy_removed[ch], rel=1e-4, abs=1e-9)

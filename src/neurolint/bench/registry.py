@@ -85,6 +85,12 @@ TASKS: tuple[Task, ...] = (
         5,
     ),
     Task(
+        "fix_speed",
+        "fix() on an hour of 64-channel EEG (every step, streamed out); remover windows/s",
+        "tasks.fix_speed:run",
+        5,
+    ),
+    Task(
         "impute",
         "200 ms gaps in LFP and EEG: linear, cubic spline, neurolint's AR fill",
         "tasks.impute:run",

@@ -49,8 +49,8 @@ def fix(
 
     from ..core.errors import ParameterError
     from ..core.findings import QCResult
+    from ..correct import account, residual
     from ..correct import fix as run_fix
-    from ..correct import residual
     from ..io import read, write
     from ..io._atomic import atomic_path, check_writable
 
@@ -74,9 +74,18 @@ def fix(
     else:
         qc = None
     corrected, log = run_fix(
-        data, qc, steps=steps, options={"line": {"method": line_method}}, progress_bar=show
+        data,
+        qc,
+        steps=steps,
+        options={"line": {"method": line_method}},
+        progress_bar=show,
+        account_now=False,  # writing streams every sample once; count it then
     )
     write(corrected, out, overwrite=overwrite)
+    if not account(log, corrected):
+        _, log = run_fix(
+            data, qc, steps=steps, options={"line": {"method": line_method}}, progress_bar=show
+        )
     if residual_path is not None:
         write(residual(data, corrected), residual_path, overwrite=overwrite)
     log.meta["output"] = str(out)

@@ -5,6 +5,6 @@ Steps (imported when used): ``gaps`` (autoregressive or spline fill), ``channels
 :func:`fix` runs them in order on a lazy series; :func:`residual` is what they removed.
 """
 
-from .pipeline import STEPS, fix, residual
+from .pipeline import STEPS, account, fix, residual
 
-__all__ = ["STEPS", "fix", "residual"]
+__all__ = ["STEPS", "account", "fix", "residual"]

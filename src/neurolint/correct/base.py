@@ -16,7 +16,7 @@ import numpy as np
 from ..core.provenance import CorrectionStep
 from ..core.timeseries import TimeSeries
 
-__all__ = ["CorrectedArray", "Step", "corrected_series"]
+__all__ = ["CorrectedArray", "EnergyTally", "Step", "corrected_series"]
 
 
 class Step:
@@ -41,17 +41,69 @@ class Step:
         raise NotImplementedError
 
 
+class EnergyTally:
+    """Per step and channel: energy each step removed and was given, over the samples
+    computed so far in one forward stream (``until`` marks how far it has counted)."""
+
+    def __init__(self, names: list[str], n_channels: int) -> None:
+        self.removed = {n: np.zeros(n_channels) for n in names}
+        self.total = {n: np.zeros(n_channels) for n in names}
+        self.until = 0
+        self.complete_at: int | None = None
+
+    def add(self, name: str, before: np.ndarray, after: np.ndarray) -> None:
+        a, b = before.astype(np.float64), after.astype(np.float64)
+        ok = np.isfinite(a) & np.isfinite(b)
+        self.removed[name] += np.where(ok, (a - b) ** 2, 0.0).sum(axis=1)
+        self.total[name] += np.where(ok, a * a, 0.0).sum(axis=1)
+
+    def fractions(self, ch_names: list[str]) -> dict[str, dict[str, float]]:
+        """Removed over given energy, capped at 1 (rebuilding a flat channel "removes" more
+        than it held); 0 for a channel given nothing and left so."""
+        return {
+            name: {
+                ch: float(min(1.0, self.removed[name][i] / total[i]))
+                if total[i] > 0
+                else float(self.removed[name][i] > 0)
+                for i, ch in enumerate(ch_names)
+            }
+            for name, total in self.total.items()
+        }
+
+
 @dataclass
 class CorrectedArray:
     """A read-only array-like ``(n_channels, n_samples)``: ``source`` after ``steps``.
 
     Each read takes the requested samples of every channel plus the steps' margins from
     ``source``, applies the steps in order and trims, so concatenated reads equal one
-    whole-array correction and memory is bounded by the block read.
+    whole-array correction and memory is bounded by the block read. Short reads are served
+    from one cached block of at least ``block_seconds`` (all channels), so a writer that
+    streams second by second does not pay the margins again for every second.
     """
 
     source: TimeSeries
     steps: list[Step]
+    block_seconds: float = 30.0
+    tally: EnergyTally | None = None
+
+    def __post_init__(self) -> None:
+        import threading
+
+        self._lock = threading.Lock()
+        self._cached: tuple[int, int, np.ndarray] | None = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {
+            "source": self.source,
+            "steps": self.steps,
+            "block_seconds": self.block_seconds,
+            "tally": None,
+        }
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self.__post_init__()
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -70,19 +122,43 @@ class CorrectedArray:
         start, stop, step = cols.indices(self.shape[1])
         if step != 1:
             raise IndexError("CorrectedArray reads contiguous sample ranges only.")
+        with self._lock:
+            cached = self._cached
+            if cached is None or not (cached[0] <= start and stop <= cached[1]):
+                # Compute a whole block ahead: the next reads of a stream land in it.
+                ahead = max(stop, start + round(self.block_seconds * self.source.sampling_rate))
+                hi = min(self.shape[1], ahead)
+                cached = (start, hi, self._compute(start, hi))
+                self._cached = cached
+        a, _, data = cached
+        return np.ascontiguousarray(data[:, start - a : stop - a][rows], dtype=np.float32)
+
+    def _compute(self, start: int, stop: int) -> np.ndarray:
         margin = sum(s.margin_ for s in self.steps if s.active)
         lo, hi = max(0, start - margin), min(self.shape[1], stop + margin)
         block = self.source.get_data(lo, hi)
+        tally = self.tally
+        # Count each sample once, in a forward stream; a jump ahead leaves a hole.
+        count_from = None if tally is None or start > tally.until else max(start, tally.until)
         for s in self.steps:
             if s.active:
-                block = s.apply(block, lo)
-        return np.ascontiguousarray(block[:, start - lo : stop - lo][rows], dtype=np.float32)
+                out = s.apply(block, lo)
+                if count_from is not None and count_from < stop:
+                    core = slice(count_from - lo, stop - lo)
+                    tally.add(s.name, block[:, core], out[:, core])
+                block = out
+        if count_from is not None:
+            tally.until = max(tally.until, stop)
+        return block[:, start - lo : stop - lo]
 
 
-def corrected_series(source: TimeSeries, steps: list[Step]) -> TimeSeries:
-    """A lazy :class:`TimeSeries` with ``source``'s metadata whose samples are corrected."""
+def corrected_series(
+    source: TimeSeries, steps: list[Step], tally: EnergyTally | None = None
+) -> TimeSeries:
+    """A lazy :class:`TimeSeries` with ``source``'s metadata whose samples are corrected
+    (and, with a ``tally``, accounted as they are computed)."""
     return TimeSeries(
-        CorrectedArray(source, list(steps)),
+        CorrectedArray(source, list(steps), tally=tally),
         source.sampling_rate,
         source.channels,
         modality=source.modality,

@@ -12,9 +12,9 @@ from .. import __version__
 from ..core.errors import DataValueError, EmptyRecordingError, ParameterError
 from ..core.provenance import CorrectionLog
 from ..core.timeseries import TimeSeries
-from .base import Step, corrected_series
+from .base import EnergyTally, Step, corrected_series
 
-__all__ = ["STEPS", "fix", "residual"]
+__all__ = ["STEPS", "account", "fix", "residual"]
 
 #: Step name → class, in the order fix() runs them: gaps first (filters must not see NaN),
 #: then bad channels (so the line-noise filter is fitted on repaired data), then mains, then
@@ -56,6 +56,7 @@ def fix(
     options: dict[str, dict[str, Any]] | None = None,
     chunk_duration: float = 30.0,
     progress_bar: bool = False,
+    account_now: bool = True,
 ) -> tuple[TimeSeries, CorrectionLog]:
     """Correct a recording: fill gaps, repair bad channels, remove line noise and artifacts.
 
@@ -77,6 +78,10 @@ def fix(
         Seconds per block of the accounting pass. default: 30.
     progress_bar : bool
         Show progress of the accounting pass. default: ``False``.
+    account_now : bool
+        Compute the log's energy figures with one pass now. With ``False`` the log has
+        none until the output has been read through once (e.g. written), then
+        :func:`account` fills them without a second pass. default: ``True``.
 
     Returns
     -------
@@ -111,53 +116,36 @@ def fix(
         source=data.source,
         meta={"neurolint": __version__, "steps": names},
     )
-    energy = _energy_removed(data, fitted, chunk_duration, progress_bar)
-    for entry, step in zip(log.steps, fitted, strict=True):
-        if step.active:
-            entry.energy_removed = energy[step.name]
+    tally = EnergyTally([s.name for s in fitted if s.active], data.n_channels)
+    current = corrected_series(data, fitted, tally)
+    if account_now:
+        from ..core.chunks import iter_chunks
+
+        for _ in iter_chunks(current, chunk_duration=chunk_duration, progress_bar=progress_bar):
+            pass
+        account(log, current)
     return current, log
 
 
-@dataclass
-class _Tally:
-    removed: np.ndarray
-    total: np.ndarray
+def account(log: CorrectionLog, corrected: TimeSeries) -> bool:
+    """Fill ``log``'s energy figures from a corrected series that has been read through once.
 
+    For ``fix(..., account=False)``: writing the output streams every sample once, and the
+    series counts what each step removed as it goes, so no second pass is needed.
 
-def _energy_removed(
-    data: TimeSeries, steps: list[Step], chunk_duration: float, progress_bar: bool
-) -> dict[str, dict[str, float]]:
-    """Per step and channel: energy of what the step took out over energy it was given."""
-    from ..core.chunks import iter_chunks
-
-    active = [s for s in steps if s.active]
-    tallies = {s.name: _Tally(np.zeros(data.n_channels), np.zeros(data.n_channels)) for s in active}
-    if not active:
-        return {}
-    margin = sum(s.margin_ for s in active)
-    for chunk, block in iter_chunks(
-        data, chunk_duration=chunk_duration, margin=margin, progress_bar=progress_bar
-    ):
-        start = chunk.start - chunk.before
-        core = slice(chunk.before, block.shape[1] - chunk.after)
-        x = block
-        for s in active:
-            y = s.apply(x, start)
-            a, b = x[:, core].astype(np.float64), y[:, core].astype(np.float64)
-            ok = np.isfinite(a) & np.isfinite(b)
-            tallies[s.name].removed += np.where(ok, (a - b) ** 2, 0.0).sum(axis=1)
-            tallies[s.name].total += np.where(ok, a * a, 0.0).sum(axis=1)
-            x = y
-    return {
-        name: {
-            # Capped at 1: rebuilding a flat channel "removes" more than it held.
-            ch: float(min(1.0, t.removed[i] / t.total[i]))
-            if t.total[i] > 0
-            else float(t.removed[i] > 0)
-            for i, ch in enumerate(data.ch_names)
-        }
-        for name, t in tallies.items()
-    }
+    Returns
+    -------
+    bool
+        ``True`` if every sample was counted (and the log was filled), else ``False``.
+    """
+    tally = getattr(corrected._data, "tally", None)
+    if tally is None or tally.until < corrected.n_samples:
+        return False
+    energy = tally.fractions(list(corrected.ch_names))
+    for entry in log.steps:
+        if entry.skipped is None and entry.name in energy:
+            entry.energy_removed = energy[entry.name]
+    return True
 
 
 def residual(data: TimeSeries, corrected: TimeSeries) -> TimeSeries:

@@ -1,0 +1,78 @@
+"""Task ``fix_speed``: how long ``fix()`` takes on an hour of EEG, and the remover's rate.
+
+The recording: one simulated hour of 64-channel 256 Hz EEG with every artifact kind (seed 0),
+assessed first by ``check()`` (not timed here; see ``check_speed``). ``fix()`` fits every
+step; the corrected series is then streamed once into a binary file in a temporary folder,
+which is when the lazy corrections are computed and the log's energy figures counted (as
+``neurolint fix`` does). The remover's rate is
+measured alone on 2 s single-channel epochs in batches.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from ..harness import BenchResult, run_method
+
+__all__ = ["run"]
+
+
+def _fix_and_write(ts, qc) -> dict:
+    from ...correct import account, fix
+    from ...io import write
+
+    # As `neurolint fix` does it: the log's energy is counted while the output is written.
+    corrected, log = fix(ts, qc, account_now=False)
+    with tempfile.TemporaryDirectory(prefix="neurolint-bench-") as tmp:
+        write(corrected, Path(tmp) / "fixed.raw")
+    if not account(log, corrected):
+        raise RuntimeError("the write did not stream every sample once")
+    return {s.name: (s.skipped or len(s.regions)) for s in log.steps}
+
+
+def run(quick: bool = False, seed: int = 0, *, debug: bool = False) -> BenchResult:
+    """Time ``fix()`` plus one write of its output, and the remover on its own."""
+    from ... import check
+    from ...correct.artifacts import denoise_epochs
+    from ...simulate import simulate_eeg
+
+    seconds = 60.0 if quick else 3600.0
+    ts = simulate_eeg(64, seconds, 256.0, seed=seed).data
+    qc = check(ts, n_jobs=-1)
+    _fix_and_write(ts.time_slice(0, 10), None)  # imports and model load
+    result = BenchResult(
+        task="fix_speed",
+        quick=quick,
+        seed=seed,
+        description="fix() on an hour of 64-channel EEG; the remover's windows per second",
+        columns=["size", "x_realtime", "windows_per_s", "steps"],
+    )
+    row = run_method(
+        "neurolint.fix (all steps) + write",
+        lambda: _fix_and_write(ts, qc),
+        lambda out: {"size": f"64 ch, 256 Hz, {seconds:g} s", "steps": str(out)},
+        debug=debug,
+    )
+    if row.error is None:
+        row.metrics["x_realtime"] = seconds / row.wall_s
+    result.rows.append(row)
+    n = 2000 if quick else 20000
+    epochs = np.random.default_rng(seed).standard_normal((n, 512)).astype(np.float32)
+    denoise_epochs(epochs[:256])
+    row = run_method(
+        "eeg-remover alone (2 s epochs, batches of 256)",
+        lambda: denoise_epochs(epochs),
+        lambda out: {"size": f"{n} epochs of 512 samples"},
+        debug=debug,
+    )
+    if row.error is None:
+        row.metrics["windows_per_s"] = n / row.wall_s
+    result.rows.append(row)
+    result.notes.append(
+        "Goals (issue 5): full fix of one hour of 64-channel 256 Hz EEG in under 60 s; the "
+        "remover alone at >= 2000 two-second windows per second (2 cores)."
+    )
+    return result
