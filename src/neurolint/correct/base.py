@@ -16,7 +16,7 @@ import numpy as np
 from ..core.provenance import CorrectionStep
 from ..core.timeseries import TimeSeries
 
-__all__ = ["CorrectedArray", "EnergyTally", "Step", "corrected_series"]
+__all__ = ["CorrectedArray", "EnergyTally", "Float32Rows", "Step", "corrected_series"]
 
 
 class Step:
@@ -71,8 +71,28 @@ class EnergyTally:
         }
 
 
+class Float32Rows:
+    """What ``TimeSeries`` needs of a computed backing store: 2-D float32, read by
+    ``[rows, start:stop]``; subclasses give ``shape`` and ``__getitem__``."""
+
+    @property
+    def dtype(self) -> np.dtype:
+        return np.dtype(np.float32)
+
+    @property
+    def ndim(self) -> int:
+        return 2
+
+    @staticmethod
+    def _span(cols: slice, n: int) -> tuple[int, int]:
+        start, stop, step = cols.indices(n)
+        if step != 1:
+            raise IndexError("Computed series read contiguous sample ranges only.")
+        return start, stop
+
+
 @dataclass
-class CorrectedArray:
+class CorrectedArray(Float32Rows):
     """A read-only array-like ``(n_channels, n_samples)``: ``source`` after ``steps``.
 
     Each read takes the requested samples of every channel plus the steps' margins from
@@ -109,19 +129,9 @@ class CorrectedArray:
     def shape(self) -> tuple[int, int]:
         return (self.source.n_channels, self.source.n_samples)
 
-    @property
-    def dtype(self) -> np.dtype:
-        return np.dtype(np.float32)
-
-    @property
-    def ndim(self) -> int:
-        return 2
-
     def __getitem__(self, key: Any) -> np.ndarray:
         rows, cols = key
-        start, stop, step = cols.indices(self.shape[1])
-        if step != 1:
-            raise IndexError("CorrectedArray reads contiguous sample ranges only.")
+        start, stop = self._span(cols, self.shape[1])
         with self._lock:
             cached = self._cached
             if cached is None or not (cached[0] <= start and stop <= cached[1]):

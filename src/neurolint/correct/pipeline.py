@@ -12,7 +12,7 @@ from .. import __version__
 from ..core.errors import DataValueError, EmptyRecordingError, ParameterError
 from ..core.provenance import CorrectionLog
 from ..core.timeseries import TimeSeries
-from .base import EnergyTally, Step, corrected_series
+from .base import EnergyTally, Float32Rows, Step, corrected_series
 
 __all__ = ["STEPS", "account", "fix", "residual"]
 
@@ -168,7 +168,7 @@ def residual(data: TimeSeries, corrected: TimeSeries) -> TimeSeries:
 
 
 @dataclass
-class _Difference:
+class _Difference(Float32Rows):
     a: TimeSeries
     b: TimeSeries
 
@@ -176,16 +176,8 @@ class _Difference:
     def shape(self) -> tuple[int, int]:
         return self.a.shape
 
-    @property
-    def dtype(self) -> np.dtype:
-        return np.dtype(np.float32)
-
-    @property
-    def ndim(self) -> int:
-        return 2
-
     def __getitem__(self, key: Any) -> np.ndarray:
         rows, cols = key
-        start, stop, _ = cols.indices(self.shape[1])
+        start, stop = self._span(cols, self.shape[1])
         diff = self.a.get_data(start, stop) - self.b.get_data(start, stop)
         return np.nan_to_num(diff[rows]).astype(np.float32)

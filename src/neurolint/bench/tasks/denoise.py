@@ -119,6 +119,14 @@ def _apply_net(net: Any, noisy: np.ndarray) -> np.ndarray:
     return denoise_epochs(noisy, module=net)
 
 
+def _test_rows(test: Any, kind: str, quick: bool) -> tuple[np.ndarray, np.ndarray]:
+    """``(noisy, clean)`` test mixtures of ``kind`` (about 100 of them when quick)."""
+    rows = np.flatnonzero(np.asarray(test.kind).astype(str) == kind)
+    if quick:
+        rows = rows[:: max(1, len(rows) // 100)]
+    return np.asarray(test.noisy)[rows], np.asarray(test.clean)[rows]
+
+
 def _score(clean: np.ndarray, out: np.ndarray) -> dict[str, float]:
     from ..metrics import correlation, rrmse_s, rrmse_t
 
@@ -141,7 +149,6 @@ def run(quick: bool = False, seed: int = 0, *, debug: bool = False) -> BenchResu
         )
     data = simulate_semisynthetic(str(SOURCE.resolve()), seed=seed).data
     test = data.test
-    kinds = np.asarray(test.kind).astype(str)
     result = BenchResult(
         task="denoise",
         quick=quick,
@@ -150,11 +157,7 @@ def run(quick: bool = False, seed: int = 0, *, debug: bool = False) -> BenchResu
         columns=["artifact", "cc", "rrmse_t", "rrmse_s", "n_epochs"],
     )
     for kind in KINDS:
-        rows = np.flatnonzero(kinds == kind)
-        if quick:
-            rows = rows[:: max(1, len(rows) // 100)]
-        noisy = np.asarray(test.noisy)[rows]
-        clean = np.asarray(test.clean)[rows]
+        noisy, clean = _test_rows(test, kind, quick)
         band = _choose_band(data.train, kind)
         k_wav = _choose_k(data.train, kind)
         methods = [
@@ -205,11 +208,7 @@ def run(quick: bool = False, seed: int = 0, *, debug: bool = False) -> BenchResu
             return _apply_net(trained["net"], noisy)
 
         for kind in KINDS:
-            rows = np.flatnonzero(kinds == kind)
-            if quick:
-                rows = rows[:: max(1, len(rows) // 100)]
-            noisy = np.asarray(test.noisy)[rows]
-            clean = np.asarray(test.clean)[rows]
+            noisy, clean = _test_rows(test, kind, quick)
             result.rows.append(
                 run_method(
                     f"{name} [{kind}]",
