@@ -93,3 +93,19 @@ def test_bad_options_are_refused():
         LineNoiseRemover(line_freq=55).fit(ts)
     with pytest.raises(ParameterError, match="method"):
         LineNoiseRemover(method="magic").fit(ts)
+
+
+def test_hum_found_by_the_assessment_sets_the_frequency():
+    from neurolint.core.findings import Finding, QCResult
+
+    ts = simulate_eeg(16, 30, 256.0, artifacts=None, seed=1).data  # no peak in the spectrum
+    qc = QCResult(
+        score=90.0,
+        sampling_rate=ts.sampling_rate,
+        duration=ts.duration,
+        events=[Finding(3.0, 5.0, "line_noise", extras={"line_freq": 60.0})],
+    )
+    step = LineNoiseRemover().fit(ts, qc)
+    assert step.line_freq_ == 60.0
+    # Nothing carries hum here, so ZapLine still removes nothing.
+    assert step.skipped_ == "no spatial component carries mains power"

@@ -28,7 +28,8 @@ def _interpolation_matrix(ts: TimeSeries, bad: list[int], good: list[int]) -> np
     sub = ts.pick(good + bad)
     identity = np.zeros((len(good) + len(bad), len(good)))
     identity[: len(good)] = np.eye(len(good))
-    info = sub.to_mne().info  # names, types and the digitised montage
+    # Names, types and the digitised montage, from a one-second view (not the recording).
+    info = sub.time_slice(0, min(1.0, sub.duration)).to_mne().info
     raw = mne.io.RawArray(identity, info, verbose="error")
     raw.info["bads"] = [ts.ch_names[i] for i in bad]
     raw.interpolate_bads(reset_bads=True, verbose="error")

@@ -66,6 +66,19 @@ def detect_line_freq(ts: TimeSeries) -> float | None:
     return best if ratios[best] >= _PEAK_RATIO else None
 
 
+def _from_findings(qc: Any) -> float | None:
+    """The mains frequency of the assessment's ``line_noise`` findings, if it has any.
+
+    Hum that comes and goes (a nearby device switched on for a while) may not show in the
+    spectrum of a few sampled minutes, but the assessment found it where it was.
+    """
+    for event in getattr(qc, "events", []) or []:
+        freq = event.extras.get("line_freq") if event.kind == "line_noise" else None
+        if freq in (50, 60, 50.0, 60.0):
+            return float(freq)
+    return None
+
+
 def _boxcar(x: np.ndarray, period: float) -> np.ndarray:
     """Moving mean over one (fractional) period along the last axis, centred.
 
@@ -103,8 +116,8 @@ class LineNoiseRemover(Step):
         ZapLine (spatial, keeps other frequencies intact) or IIR notches (per channel).
         default: ``"zapline"``.
     line_freq : float | None
-        50 or 60 Hz; ``None`` chooses from the spectrum (and skips the step when there is no
-        mains peak). default: ``None``.
+        50 or 60 Hz; ``None`` takes it from the assessment's ``line_noise`` findings, else
+        from the spectrum (and skips the step when there is no mains peak). default: ``None``.
     n_remove : int | None
         ZapLine components to remove; ``None`` keeps those whose mains-power ratio stands
         out (at least 1, at most a quarter of the channels). default: ``None``.
@@ -143,7 +156,9 @@ class LineNoiseRemover(Step):
         self.method_ = self.method
         self.harmonics_ = []
         self.line_freq_ = (
-            float(self.line_freq) if self.line_freq is not None else detect_line_freq(ts)
+            float(self.line_freq)
+            if self.line_freq is not None
+            else _from_findings(qc) or detect_line_freq(ts)
         )
         self.n_remove_ = 0
         self.scores_ = np.zeros(0)
