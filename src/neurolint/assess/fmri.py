@@ -38,19 +38,17 @@ from ..core.errors import DataValueError, ShapeError
 from ..core.findings import Finding
 from ..core.imaging import VolumeSeries
 from ..core.validate import check_positive
-from .base import Detection, runs
-from .imaging import (
+from ._frames import (
     _check_fraction,
     _check_int,
     _check_workers,
     _event,
     _fill_nonfinite,
-    _frequency_grid,
-    _gaussian_spectrum,
     _outliers,
-    _phase_correlate,
     _robust_scale,
 )
+from ._motion import _frequency_grid, _gaussian_spectrum, _phase_correlate
+from .base import Detection, runs
 
 __all__ = ["FmriDetector"]
 
