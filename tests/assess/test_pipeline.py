@@ -88,18 +88,21 @@ def test_check_movie_and_volumes_end_to_end(tmp_path):
 
 
 @pytest.mark.parametrize(
-    ("module", "cls"), [("anomaly", "AnomalyDetector"), ("rules", "RuleDetector")]
+    ("module", "cls"), [("anomaly_base", "AnomalyDetector"), ("rules", "RuleDetector")]
 )
 def test_fit_then_detect_reads_the_features_once(module, cls):
     import importlib
     from unittest import mock
 
+    from neurolint.assess import anomaly, rules
     from neurolint.simulate import simulate_eeg
 
+    # Patched where the detector looks the function up.
     mod = importlib.import_module(f"neurolint.assess.{module}")
+    detector = {"AnomalyDetector": anomaly, "RuleDetector": rules}[cls]
     ts, _ = simulate_eeg(8, 30.0, 256.0, artifacts=None, seed=1)
     with mock.patch.object(mod, "window_features", wraps=mod.window_features) as features:
-        getattr(mod, cls)().fit(ts).detect(ts)
+        getattr(detector, cls)().fit(ts).detect(ts)
     assert features.call_count == 1
 
 
