@@ -1,0 +1,15 @@
+"""Task fix_speed: fix() streamed out at two lengths, and the remover's rate."""
+
+from neurolint.bench.registry import run_task
+
+
+def test_quick_run_times_fix_at_two_lengths_and_the_remover():
+    result = run_task("fix_speed", quick=True)
+    fixes = [r for r in result.rows if r.method.startswith("neurolint.fix")]
+    assert len(fixes) == 2
+    for row in result.rows:
+        assert row.error is None, row.error
+    assert all(r.metrics["x_realtime"] > 0 for r in fixes)
+    assert "artifacts" in fixes[0].metrics["steps"]
+    remover = next(r for r in result.rows if r.method.startswith("eeg-remover"))
+    assert remover.metrics["windows_per_s"] > 0
