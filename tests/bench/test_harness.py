@@ -22,7 +22,9 @@ def test_measure_reports_time_and_memory_growth():
     result, wall, peak = measure(allocate)
     assert result == 50_000_000
     assert wall > 0
-    assert 40 < peak < 200
+    # At least the 50 MB held; the upper bound leaves room for whatever else the test process
+    # (other threads, earlier tests) allocates meanwhile: RSS is per process.
+    assert 40 < peak < 500
 
 
 def test_a_failing_or_missing_peer_becomes_a_row_not_a_crash():
