@@ -146,3 +146,24 @@ def test_erps_and_alpha_survive_the_default_fix():
     alpha = (f >= 8) & (f <= 13)
     ratio = p_after[:, alpha].sum(1) / p_before[:, alpha].sum(1)
     assert np.all(np.abs(ratio - 1) < 0.05)
+
+
+def test_eog_channels_are_left_as_they_are():
+    from neurolint.core.channels import ChannelInfo
+
+    ts, truth = _blinky()
+    front = [ts.ch_names[i] for i in np.argsort(-ts.channels.positions[:, 1])[:2]]
+    types = ["eog" if n in front else "eeg" for n in ts.ch_names]
+    info = ChannelInfo(ts.ch_names, types=types, positions=ts.channels.positions)
+    typed = TimeSeries(ts.get_data(), ts.sampling_rate, info)
+    qc = QCResult(
+        score=80.0,
+        sampling_rate=ts.sampling_rate,
+        duration=ts.duration,
+        events=[Finding(e.onset, e.duration, "blink") for e in truth.events_of("blink")],
+    )
+    out, log = fix(typed, qc, steps="artifacts")
+    assert log.steps[0].skipped is None
+    eog = [typed.ch_names.index(n) for n in front]
+    np.testing.assert_array_equal(out.get_data()[eog], typed.get_data()[eog])
+    assert not np.array_equal(out.get_data(), typed.get_data())  # the EEG was cleaned

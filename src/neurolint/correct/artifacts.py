@@ -72,7 +72,8 @@ def denoise_epochs(
     return out * std
 
 
-_EEG_LIKE = ("eeg", "eog", "ecog", "seeg")
+# EOG channels record the eyes on purpose: they are a reference, not something to clean.
+_EEG_LIKE = ("eeg", "ecog", "seeg")
 #: Finding kinds the shipped remover was trained for (EOG and EMG mixtures).
 COVERED = ("blink", "saccade", "muscle")
 
