@@ -44,3 +44,31 @@ def test_quick_run_scores_ours_and_every_baseline():
     noisy = {r.metrics["artifact"]: r for r in result.rows if r.method.startswith("no corr")}
     for kind in ("eog", "emg"):
         assert ours[kind].metrics["cc"] > noisy[kind].metrics["cc"]
+
+
+@pytest.mark.skipif(not SOURCE.is_file(), reason="needs ../shared/data/eeg/eeglab_data.set")
+def test_multichannel_quick_run_has_ica_asr_and_ours():
+    from neurolint.bench.registry import run_task
+
+    result = run_task("denoise_multichannel", quick=True)
+    rows = {r.method: r for r in result.rows}
+    assert {"mne.ICA + find_bads_eog", "neurolint remover (everywhere)"} <= set(rows)
+    assert any(name.startswith("meegkit ASR") for name in rows)
+    ours = rows["neurolint remover (everywhere)"].metrics
+    assert ours["cc"] > rows["no correction"].metrics["cc"]
+    assert ours["rrmse_t"] < rows["no correction"].metrics["rrmse_t"]
+
+
+def test_multichannel_case_mixes_eog_at_the_asked_snr():
+    pytest.importorskip("mne")
+    if not SOURCE.is_file():
+        pytest.skip("needs ../shared/data/eeg/eeglab_data.set")
+    from neurolint.bench.tasks.denoise_multichannel import _case
+
+    case = _case(10_000, -2.0, quick=True)
+    ts, clean = case["ts"], case["clean"]
+    assert ts.ch_names[-1] == "EOG" and ts.channels.types[-1] == "eog"
+    front = case["front"][0]
+    artifact = ts.get_data()[front].astype(np.float64) - clean[front]
+    snr = 10 * np.log10(np.sqrt(np.mean(clean[front] ** 2)) / np.sqrt(np.mean(artifact**2)))
+    assert abs(snr - (-2.0)) < 0.05

@@ -85,6 +85,12 @@ TASKS: tuple[Task, ...] = (
         5,
     ),
     Task(
+        "denoise_multichannel",
+        "ocular artifacts spread over 32-channel EEG: ours vs MNE ICA and ASR",
+        "tasks.denoise_multichannel:run",
+        5,
+    ),
+    Task(
         "fix_speed",
         "fix() on an hour of 64-channel EEG (every step, streamed out); remover windows/s",
         "tasks.fix_speed:run",
