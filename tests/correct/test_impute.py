@@ -93,3 +93,16 @@ def test_gaps_on_a_few_channels_are_filled_from_the_others():
         err[spatial] = np.sqrt(np.mean(diff**2) / np.mean(truth[[4, 9], 2000:2051] ** 2))
     assert err[True] < 0.8 * err[False]
     assert err[True] < 0.7
+
+
+def test_flat_neighbours_fall_back_to_the_temporal_fill():
+    # A real EDF with zero-filled channels once crashed the spatial fill (singular matrix).
+    x, sfreq = _alpha(n_ch=6)
+    x[1:5] = 0.0  # four flat channels
+    x[5] *= 1e-12  # and one nearly so
+    truth = x[0].copy()
+    x[0, 2000:2051] = np.nan
+    ts = TimeSeries(x, sfreq)
+    out = corrected_series(ts, [GapFiller().fit(ts)]).get_data()
+    assert np.isfinite(out).all()
+    assert np.sqrt(np.mean((out[0, 2000:2051] - truth[2000:2051]) ** 2)) < 0.2

@@ -69,7 +69,11 @@ class IsolationForestDetector(_BaseAnomaly):
 
         n = int(check_positive("n_estimators", self.n_estimators))
         self.forest_ = IsolationForest(
-            n_estimators=n, max_samples=256, random_state=int(self.random_state), n_jobs=1
+            # 256 samples per tree (the paper's choice), fewer on a short recording.
+            n_estimators=n,
+            max_samples=min(256, len(rows)),
+            random_state=int(self.random_state),
+            n_jobs=1,
         ).fit(rows)
 
     def _raw_scores(self, rows: np.ndarray) -> np.ndarray:

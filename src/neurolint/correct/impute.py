@@ -133,7 +133,10 @@ def _fill_spatial(
     complete over the window.
     """
     finite = np.isfinite(window)
-    others = [c for c in range(window.shape[0]) if c != ch and finite[c].all()]
+    # Flat channels (dead, or zero-filled) carry nothing to predict from.
+    others = [
+        c for c in range(window.shape[0]) if c != ch and finite[c].all() and np.ptp(window[c]) > 0
+    ]
     known = finite[ch].copy()
     known[a:z] = False
     if len(others) < min_channels or known.sum() < 4 * len(others):
@@ -143,8 +146,14 @@ def _fill_spatial(
     mx, my = x[known].mean(axis=0), y[known].mean()
     xc = x[known] - mx
     gram = xc.T @ xc
-    gram += ridge * np.trace(gram) / len(others) * np.eye(len(others))
-    w = np.linalg.solve(gram, xc.T @ (y[known] - my))
+    scale = np.trace(gram) / len(others)
+    if not np.isfinite(scale) or scale <= 0:
+        return None
+    gram += ridge * scale * np.eye(len(others))
+    try:
+        w = np.linalg.solve(gram, xc.T @ (y[known] - my))
+    except np.linalg.LinAlgError:
+        return None  # the temporal fill takes over
     return (x[a:z] - mx) @ w + my
 
 
