@@ -15,15 +15,24 @@ from neurolint.core.errors import MissingDependencyError, OutputExistsError, Par
 
 def test_measure_reports_time_and_memory_growth():
     def allocate():
-        block = np.ones(50_000_000, dtype=np.uint8)  # 50 MB, touched
+        # Fresh anonymous pages, touched: a numpy array could reuse memory that earlier
+        # tests freed but the allocator kept resident, and then RSS would not grow at all.
+        import mmap
+
+        block = mmap.mmap(-1, 50_000_000)
+        view = np.frombuffer(block, dtype=np.uint8)
+        view[:] = 1
         time.sleep(0.1)  # held long enough for the 5 ms sampler even on a busy machine
-        return int(block.sum())
+        total = int(view.sum())
+        del view
+        block.close()
+        return total
 
     result, wall, peak = measure(allocate)
     assert result == 50_000_000
     assert wall > 0
     # At least the 50 MB held; the upper bound leaves room for whatever else the test process
-    # (other threads, earlier tests) allocates meanwhile: RSS is per process.
+    # (other threads) allocates meanwhile: RSS is per process.
     assert 40 < peak < 500
 
 
