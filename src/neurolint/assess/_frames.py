@@ -82,6 +82,32 @@ def _event(
     )
 
 
+def _gap_events(cases: Any, rate: float, detector: str, index_key: str) -> list[Finding]:
+    """One ``gap`` finding per run of each mask in ``cases``.
+
+    ``cases`` holds ``(mask, feature, values, threshold)``; each finding reports the largest
+    value over its run, confidence 1, and ``{index_key: [start, stop]}`` (frames, volumes).
+    """
+    from .base import runs
+
+    return [
+        _event(
+            "gap",
+            a,
+            b,
+            rate,
+            detector,
+            feature,
+            float(values[a:b].max()),
+            threshold,
+            confidence=1.0,
+            **{index_key: [a, b]},
+        )
+        for mask, feature, values, threshold in cases
+        for a, b in runs(mask)
+    ]
+
+
 def _fill_nonfinite(block: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Replace NaN/inf (in place) by each frame's finite mean; return (nonfinite fraction,
     finite mean) per frame. ``block`` is ``(B, ...)`` float32 and owned by the caller."""

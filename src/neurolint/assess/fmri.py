@@ -44,11 +44,12 @@ from ._frames import (
     _check_workers,
     _event,
     _fill_nonfinite,
+    _gap_events,
     _outliers,
     _robust_scale,
 )
 from ._motion import _frequency_grid, _gaussian_spectrum, _phase_correlate
-from .base import Detection, runs
+from .base import Detection
 
 __all__ = ["FmriDetector"]
 
@@ -531,25 +532,11 @@ def _fmri_detection(
 
     # Missing volumes.
     nan_gap = first["nonfinite"] >= p["gap_nan_fraction"]
-    for gap_mask, feature, value, threshold in (
+    cases = (
         (nan_gap, "nonfinite_fraction", first["nonfinite"], p["gap_nan_fraction"]),
         (~usable & ~nan_gap, "volume_range", np.zeros(n), 0.0),
-    ):
-        for a, b in runs(gap_mask):
-            events.append(
-                _event(
-                    "gap",
-                    a,
-                    b,
-                    rate,
-                    name,
-                    feature,
-                    float(value[a:b].max()),
-                    threshold,
-                    confidence=1.0,
-                    volumes=[a, b],
-                )
-            )
+    )
+    events += _gap_events(cases, rate, name, "volumes")
 
     # Framewise displacement between consecutive usable volumes; one event per volume over
     # the threshold (the list a user scrubs), its displacement in extras.

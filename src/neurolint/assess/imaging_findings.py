@@ -12,7 +12,7 @@ import numpy as np
 from ..core.errors import DataValueError
 from ..core.findings import Finding
 from ..core.imaging import Movie
-from ._frames import _event, _outliers, _robust_scale
+from ._frames import _event, _gap_events, _outliers, _robust_scale
 from ._motion import _null_peak
 from .base import Detection, runs
 
@@ -90,26 +90,12 @@ def _movie_detection(
             "The movie has no usable frame (every frame is NaN, inf or constant); check that "
             "the right file or channel was read."
         )
-    for mask, feature, value, threshold in (
+    cases = (
         (nan_gap, "nonfinite_fraction", s["nonfinite"], p["gap_nan_fraction"]),
         (const_gap, "frame_range", s["max"] - s["min"], 0.0),
         (repeated, "repeated_frame", repeated.astype(float), 1.0),
-    ):
-        for a, b in runs(mask):
-            events.append(
-                _event(
-                    "gap",
-                    a,
-                    b,
-                    rate,
-                    name,
-                    feature,
-                    float(value[a:b].max()),
-                    threshold,
-                    confidence=1.0,
-                    frames=[a, b],
-                )
-            )
+    )
+    events += _gap_events(cases, rate, name, "frames")
 
     # Saturation: pixels at the movie's maximum (the clipping level). Ties at a frame's own
     # maximum are common in quantised (photon-count) data; at the movie's, they are not.
