@@ -36,13 +36,73 @@ def test_weights_equal_mne_interpolate_bads(eeg):
     np.testing.assert_allclose(ours, raw.get_data(), atol=1e-6 * np.abs(ours).max())
 
 
-def test_without_positions_the_step_is_skipped_with_a_reason():
+def _without_positions(ts, types="eeg"):
+    from neurolint.core.channels import ChannelInfo
+
+    return lambda x: TimeSeries(x, ts.sampling_rate, ChannelInfo(ts.ch_names, types=types))
+
+
+def _spline_r(ts, clean, ch):
+    """How well MNE's spline rebuilds the clean channel (positions known): the bar."""
+    full = TimeSeries(clean.copy(), ts.sampling_rate, ts.channels)
+    out = corrected_series(full, [ChannelRepair(bads=[ts.ch_names[ch]]).fit(full)]).get_data()
+    return np.corrcoef(out[ch], clean[ch])[0, 1]
+
+
+def test_without_positions_a_noisy_channel_is_learned_from_its_peers(eeg):
+    # Broadband noise 3x the signal, independent of the others: the regression of the
+    # recorded channel on its peers still converges to its clean signal, as well as
+    # splines do with positions.
+    ts, truth = eeg
+    clean = truth.clean.get_data()
+    x = ts.get_data()
+    rng = np.random.default_rng(5)
+    x[7] = clean[7] + 3 * clean[7].std() * rng.standard_normal(x.shape[1]).astype(np.float32)
+    broken = _without_positions(ts)(x)
+    step = ChannelRepair(bads=[ts.ch_names[7]]).fit(broken)
+    assert step.methods_ == {ts.ch_names[7]: "regression"}
+    out = corrected_series(broken, [step]).get_data()
+    assert np.corrcoef(out[7], clean[7])[0, 1] >= _spline_r(ts, clean, 7) - 0.01
+    assert np.corrcoef(x[7], clean[7])[0, 1] < 0.4
+    np.testing.assert_array_equal(np.delete(out, 7, 0), np.delete(x, 7, 0))
+    log = step.log()
+    assert "regression" in log.method and log.parameters["heldout_r"][ts.ch_names[7]] > 0.1
+
+
+def test_the_regression_works_for_probe_channels_too(eeg):
+    ts, truth = eeg
+    clean = truth.clean.get_data()
+    x = clean.copy()
+    x[3] += 20 * clean[3].std() * (np.arange(x.shape[1]) % 500 == 0)  # pops
+    broken = _without_positions(ts, "lfp")(x)
+    step = ChannelRepair(bads=[ts.ch_names[3]]).fit(broken)
+    out = corrected_series(broken, [step]).get_data()
+    assert np.corrcoef(out[3], clean[3])[0, 1] >= _spline_r(ts, clean, 3) - 0.01
+
+
+def test_a_flat_channel_without_positions_is_skipped_with_a_reason(eeg):
+    ts, _ = eeg
+    x = ts.get_data()
+    x[5] = 0.0
+    step = ChannelRepair(bads=[ts.ch_names[5]]).fit(_without_positions(ts)(x))
+    assert not step.active and "flat" in step.skipped_
+
+
+def test_a_channel_its_peers_do_not_predict_is_left_with_a_reason():
     from neurolint.core.timeseries import ChannelInfo
 
     names = [f"E{i}" for i in range(8)]
-    x = np.random.default_rng(0).standard_normal((8, 1000)).astype(np.float32)
+    x = np.random.default_rng(0).standard_normal((8, 30_000)).astype(np.float32)
     ts = TimeSeries(x, 100.0, ChannelInfo(names, types=["eeg"] * 8))
     step = ChannelRepair(bads=["E1"]).fit(ts)
+    assert not step.active and "do not predict" in step.not_repaired_["E1"]
+
+
+def test_spline_only_without_positions_is_skipped_with_a_reason(eeg):
+    ts, _ = eeg
+    step = ChannelRepair(bads=[ts.ch_names[1]], method="spline").fit(
+        _without_positions(ts)(ts.get_data())
+    )
     assert not step.active and "positions" in step.skipped_
 
 

@@ -1,9 +1,14 @@
-"""Channel repair: bad EEG channels rebuilt from the good ones by spherical splines (MNE).
+"""Channel repair: bad channels rebuilt from the good ones.
 
-MNE's ``interpolate_bads`` is linear: each bad channel becomes a fixed weighted sum of the
-good ones. Running it once on an identity "recording" (good channel *j* is 1 at sample *j*)
-therefore yields the weight matrix itself, through MNE's public API, and the repair is then
-one matrix product per block, whatever the recording's length.
+EEG channels with positions get spherical splines through MNE. MNE's ``interpolate_bads`` is
+linear: each bad channel becomes a fixed weighted sum of the good ones. Running it once on an
+identity "recording" (good channel *j* is 1 at sample *j*) therefore yields the weight matrix
+itself, through MNE's public API.
+
+Channels without positions (or of other data types: ECoG, sEEG, LFP, probes) get a ridge
+regression on their most correlated good peers of the same type, learned from the recording
+itself (see :mod:`._regression`). Either way the repair is one matrix product per block,
+whatever the recording's length.
 """
 
 from __future__ import annotations
@@ -19,6 +24,8 @@ from .base import Step
 __all__ = ["ChannelRepair"]
 
 _EEG = ("eeg",)
+# Types whose channels record the same field as their peers, so peers can predict them.
+_DATA = ("eeg", "meg", "seeg", "ecog", "ephys", "lfp")
 
 
 def _interpolation_matrix(ts: TimeSeries, bad: list[int], good: list[int]) -> np.ndarray:
@@ -37,83 +44,151 @@ def _interpolation_matrix(ts: TimeSeries, bad: list[int], good: list[int]) -> np
 
 
 class ChannelRepair(Step):
-    """Replace bad channels by spherical-spline interpolation of the good EEG channels.
+    """Replace bad channels by spherical splines (EEG with positions) or a learned regression
+    on their peers (everything else).
 
     Parameters
     ----------
     bads : sequence of str | None
         Channels to repair. default: ``None`` (the bad channels of the ``qc`` given to
         :meth:`fit`).
+    method : {"auto", "spline", "regression"}
+        ``"auto"`` uses splines for EEG channels when every EEG channel has a position, and
+        the regression otherwise. default: ``"auto"``.
 
     Attributes
     ----------
     bads_ : list of str
         Channels repaired.
-    matrix_ : ndarray ``(n_bad, n_good)``
-        Interpolation weights.
+    methods_ : dict of str to str
+        How each repaired channel was rebuilt.
+    not_repaired_ : dict of str to str
+        Bad channels left as they are, with the reason.
+    matrix_ : ndarray ``(n_repaired, n_sources)``
+        Repair weights over the source channels ``source_idx_``; ``intercept_`` is added.
     """
 
     name = "channels"
 
-    def __init__(self, bads: list[str] | None = None) -> None:
+    def __init__(self, bads: list[str] | None = None, method: str = "auto") -> None:
         self.bads = bads
+        self.method = method
 
     def fit(self, ts: TimeSeries, qc: Any = None) -> ChannelRepair:
-        """Work out the interpolation weights (skipped with a reason when impossible)."""
+        """Work out the repair weights (skipped with a reason when impossible)."""
+        from ..core.errors import ParameterError
+
+        if self.method not in ("auto", "spline", "regression"):
+            raise ParameterError(
+                f"method={self.method!r} is not one of 'auto', 'spline', 'regression'."
+            )
         self.skipped_ = None
-        self.bads_ = []
+        self.bads_, self.methods_, self.not_repaired_, self.heldout_r_ = [], {}, {}, {}
         names = list(ts.ch_names)
         wanted = list(self.bads) if self.bads is not None else list(getattr(qc, "bad_channels", []))
         unknown = [b for b in wanted if b not in names]
         if unknown:
-            from ..core.errors import ParameterError
-
             raise ParameterError(
                 f"bad channel(s) {', '.join(unknown)} are not in the recording; check the names."
             )
         types = ts.channels.types
-        bad = [names.index(b) for b in wanted if types[names.index(b)] in _EEG]
-        not_eeg = [b for b in wanted if types[names.index(b)] not in _EEG]
-        good = [i for i, t in enumerate(types) if t in _EEG and i not in bad]
-        self.not_repaired_ = not_eeg
-        if not bad:
+        bad_set = {names.index(b) for b in wanted}
+        rows: dict[int, tuple[np.ndarray, np.ndarray, float]] = {}
+        for b in wanted:
+            if types[names.index(b)] not in _DATA:
+                self.not_repaired_[b] = f"a {types[names.index(b)]} channel: not repaired"
+        spline_bad, spline_good = self._spline_groups(ts, wanted, bad_set)
+        if spline_bad:
+            weights = _interpolation_matrix(ts, spline_bad, spline_good)
+            for i, b in enumerate(spline_bad):
+                rows[b] = (np.array(spline_good), weights[i], 0.0)
+                self.methods_[names[b]] = "spherical_spline"
+        for b in wanted:
+            i = names.index(b)
+            if i in rows or b in self.not_repaired_:
+                continue
+            peers = [j for j, t in enumerate(types) if t == types[i] and j not in bad_set]
+            if self.method == "spline":
+                self.not_repaired_[b] = "spline repair needs EEG channels with positions"
+                continue
+            if len(peers) < 3:
+                self.not_repaired_[b] = f"only {len(peers)} good {types[i]} channels to learn from"
+                continue
+            from ._regression import fit_regression
+
+            fit = fit_regression(ts, i, peers)
+            if fit.weights is None:
+                self.not_repaired_[b] = str(fit.reason)
+                continue
+            rows[i] = (fit.peers, fit.weights, fit.intercept)
+            self.methods_[b] = "regression"
+            self.heldout_r_[b] = round(fit.heldout_r, 3)
+        if not rows:
             self.skipped_ = (
                 "no bad channels"
                 if not wanted
-                else f"only non-EEG bad channels ({', '.join(not_eeg)}): nothing to interpolate"
+                else "; ".join(f"{b}: {why}" for b, why in self.not_repaired_.items())
             )
             return self
-        pos = ts.channels.positions
-        if pos is None or not np.isfinite(pos[bad + good]).all():
-            self.skipped_ = (
-                "channel positions are missing: spherical-spline repair needs a montage "
-                "(set one, or read a file that has electrode positions)"
-            )
-            return self
-        if len(good) < 4:
-            self.skipped_ = f"only {len(good)} good EEG channels: too few to interpolate from"
-            return self
-        self.matrix_ = _interpolation_matrix(ts, bad, good).astype(np.float32)
-        self.bad_idx_, self.good_idx_ = np.array(bad), np.array(good)
-        self.bads_ = [names[i] for i in bad]
+        order = sorted(rows)
+        sources = sorted({int(j) for b in order for j in rows[b][0]})
+        where = {j: k for k, j in enumerate(sources)}
+        self.matrix_ = np.zeros((len(order), len(sources)), dtype=np.float32)
+        self.intercept_ = np.zeros((len(order), 1), dtype=np.float32)
+        for r, b in enumerate(order):
+            src, w, c = rows[b]
+            self.matrix_[r, [where[int(j)] for j in src]] = w
+            self.intercept_[r, 0] = c
+        self.bad_idx_, self.source_idx_ = np.array(order), np.array(sources)
+        self.bads_ = [names[i] for i in order]
         self.duration_ = ts.duration
         self.margin_ = 0
         return self
 
+    def _spline_groups(
+        self, ts: TimeSeries, wanted: list[str], bad_set: set[int]
+    ) -> tuple[list[int], list[int]]:
+        """Bad and good EEG indices for the spline, or empty lists when it cannot run."""
+        if self.method == "regression":
+            return [], []
+        names, types = list(ts.ch_names), ts.channels.types
+        bad = [names.index(b) for b in wanted if types[names.index(b)] in _EEG]
+        good = [i for i, t in enumerate(types) if t in _EEG and i not in bad_set]
+        pos = ts.channels.positions
+        if not bad or pos is None or not np.isfinite(pos[bad + good]).all() or len(good) < 4:
+            if bad and self.method == "spline":
+                why = (
+                    "channel positions are missing: spherical-spline repair needs a montage "
+                    "(set one, or read a file that has electrode positions)"
+                    if len(good) >= 4
+                    else f"only {len(good)} good EEG channels: too few to interpolate from"
+                )
+                for i in bad:
+                    self.not_repaired_[names[i]] = why
+            return [], []
+        return bad, good
+
     def apply(self, block: np.ndarray, start: int) -> np.ndarray:
         """The block with the bad channels rebuilt from the good ones."""
         out = block.astype(np.float32, copy=True)
-        out[self.bad_idx_] = self.matrix_ @ np.nan_to_num(out[self.good_idx_])
+        out[self.bad_idx_] = self.matrix_ @ np.nan_to_num(out[self.source_idx_]) + self.intercept_
         return out
 
     def log(self) -> CorrectionStep:
-        params: dict[str, Any] = {"bads": list(self.bads_)}
-        if getattr(self, "not_repaired_", None):
-            params["not_repaired"] = list(self.not_repaired_)
+        params: dict[str, Any] = {"bads": list(self.bads_), "methods": dict(self.methods_)}
+        if self.heldout_r_:
+            params["heldout_r"] = dict(self.heldout_r_)
+        if self.not_repaired_:
+            params["not_repaired"] = dict(self.not_repaired_)
+        methods = sorted(set(self.methods_.values()))
+        label = {
+            "spherical_spline": "spherical_spline (mne.interpolate_bads)",
+            "regression": "regression on peers (learned from the recording)",
+        }
         regions = [Region(0.0, float(self.duration_), tuple(self.bads_))] if self.bads_ else []
         return CorrectionStep(
             name=self.name,
-            method="spherical_spline (mne.interpolate_bads)",
+            method=" + ".join(label[m] for m in methods) if methods else "none",
             parameters=params,
             regions=regions,
             skipped=self.skipped_,

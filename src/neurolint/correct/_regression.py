@@ -1,0 +1,135 @@
+"""Channel repair without positions: each bad channel learned as a regression on its peers.
+
+Why the bad channel's own samples can teach its repair: a channel is usually bad because
+something was *added* to it (broadband noise, hum, pops, a drifting contact). Added noise
+that is independent of the other channels leaves the least-squares coefficients of the
+channel on its peers unbiased; it only adds variance, which a long recording averages out.
+So a ridge regression of the recorded bad channel on the good channels, fitted over the
+recording, converges to the regression of its true signal. What it cannot learn is a channel
+that recorded nothing (flat) or whose signal the others do not predict; those are skipped with
+a reason, judged on held-out blocks so the check is honest.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..core.timeseries import TimeSeries
+
+__all__ = ["RegressionFit", "fit_regression"]
+
+# Blocks of 1 s spread over at most this many seconds of the recording: enough samples for
+# tens of predictors, a bounded cost on hour-long files.
+_MAX_SECONDS = 240
+_BLOCK_SECONDS = 1.0
+
+
+class RegressionFit:
+    """Weights of one bad channel on its peers, or why there are none."""
+
+    def __init__(
+        self,
+        peers: np.ndarray,
+        weights: np.ndarray | None,
+        heldout_r: float,
+        reason: str | None,
+        intercept: float = 0.0,
+    ) -> None:
+        self.peers = peers
+        self.weights = weights
+        self.intercept = intercept
+        self.heldout_r = heldout_r
+        self.reason = reason
+
+
+def _sample_blocks(ts: TimeSeries, rows: list[int]) -> tuple[np.ndarray, np.ndarray]:
+    """``(n_blocks, len(rows), block)`` float64 spread over the file, demeaned per block
+    (so slow drifts do not drive the fit), and each row's overall mean."""
+    block = max(8, round(_BLOCK_SECONDS * ts.sampling_rate))
+    n_blocks = ts.n_samples // block
+    take = min(n_blocks, int(_MAX_SECONDS / _BLOCK_SECONDS))
+    starts = (np.linspace(0, n_blocks - 1, take).round().astype(int) * block) if take else []
+    out = np.empty((len(starts), len(rows), block))
+    for i, s in enumerate(starts):
+        out[i] = ts.get_data(int(s), int(s) + block, channels=rows)
+    out = np.nan_to_num(out, nan=0.0, posinf=0.0, neginf=0.0)
+    means = out.mean(axis=2, keepdims=True)
+    overall = means.mean(axis=0)[:, 0] if len(out) else np.zeros(len(rows))
+    return out - means, overall
+
+
+def _ridge(x: np.ndarray, y: np.ndarray, ridge: float) -> np.ndarray:
+    gram = x.T @ x
+    scale = np.trace(gram) / max(gram.shape[0], 1)
+    gram += ridge * scale * np.eye(gram.shape[0])
+    return np.linalg.solve(gram, x.T @ y)
+
+
+def fit_regression(
+    ts: TimeSeries,
+    bad: int,
+    peers: list[int],
+    *,
+    n_neighbours: int = 16,
+    ridge: float = 1e-2,
+    min_r: float = 0.1,
+) -> RegressionFit:
+    """Learn channel ``bad`` as a ridge regression on its most correlated ``peers``.
+
+    Parameters
+    ----------
+    ts : TimeSeries
+        The recording (as corrected by the earlier steps).
+    bad : int
+        Index of the channel to repair.
+    peers : list of int
+        Good channels of the same type to learn from.
+    n_neighbours : int
+        How many of the peers, the most correlated with the bad channel, enter the
+        regression. default: 16.
+    ridge : float
+        Penalty as a fraction of the mean eigenvalue of the predictors' Gram matrix.
+        default: 0.01.
+    min_r : float
+        Smallest held-out correlation between the prediction and the recorded channel for
+        the repair to be used. default: 0.1.
+
+    Returns
+    -------
+    RegressionFit
+        ``weights`` over the chosen ``peers`` and an ``intercept`` (``None`` with a
+        ``reason`` when the channel cannot be learned) and the held-out correlation.
+    """
+    none = np.array([], dtype=np.int64)
+    blocks, means = _sample_blocks(ts, [bad, *peers])
+    if len(blocks) < 4:
+        return RegressionFit(none, None, float("nan"), "recording too short to learn from")
+    # Robust to transients: blocks where the bad channel's power is far above its median
+    # (pops, movement) would dominate a least-squares fit.
+    power = (blocks[:, 0] ** 2).mean(axis=1)
+    median = float(np.median(power))
+    peer_power = float(np.median((blocks[:, 1:] ** 2).mean(axis=2)))
+    if median <= 1e-12 * max(peer_power, 1e-30):
+        return RegressionFit(none, None, float("nan"), "flat throughout: nothing to learn from")
+    keep = power <= 10 * median
+    blocks = blocks[keep]
+    y = blocks[:, 0].reshape(-1)
+    x = blocks[:, 1:].transpose(0, 2, 1).reshape(-1, len(peers))
+    xs = x / np.maximum(x.std(axis=0), 1e-30)
+    corr = np.abs(xs.T @ (y / max(y.std(), 1e-30))) / len(y)
+    chosen = np.sort(np.argsort(-corr)[: min(n_neighbours, len(peers))])
+    # Held-out check: fit on even blocks, score on odd ones.
+    n_b, size = blocks.shape[0], blocks.shape[2]
+    odd = np.repeat(np.arange(n_b) % 2 == 1, size)
+    w_half = _ridge(x[~odd][:, chosen], y[~odd], ridge)
+    r = float(np.corrcoef(x[odd][:, chosen] @ w_half, y[odd])[0, 1])
+    if not np.isfinite(r) or r < min_r:
+        return RegressionFit(
+            none,
+            None,
+            r,
+            f"the other channels do not predict it (held-out r={r:.2f} < {min_r})",
+        )
+    weights = _ridge(x[:, chosen], y, ridge)
+    intercept = float(means[0] - means[1:][chosen] @ weights)
+    return RegressionFit(np.asarray(peers)[chosen], weights, r, None, intercept)
