@@ -3,6 +3,7 @@
 import json
 
 import numpy as np
+import pytest
 
 import neurolint as nl
 from neurolint.cli.main import main
@@ -49,3 +50,19 @@ def test_fix_refuses_existing_outputs_and_the_input(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "already exists" in err and "never overwrites its input" in err
     assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("name", ["out.edf", "out.bin", "out.nwb"])
+def test_fix_writes_each_output_format_readable_back(tmp_path, name):
+    sim = simulate_eeg(8, 12, 256.0, artifacts=["line_noise"], seed=3)
+    src = tmp_path / "rec.fif"
+    nl.write(sim.data, src)
+    out = tmp_path / name
+    assert main(["fix", str(src), "-o", str(out), "--no-progress", "--steps", "line"]) == 0
+    back = nl.read(out)
+    assert back.ch_names == sim.data.ch_names and back.sampling_rate == 256.0
+    assert back.n_samples == sim.data.n_samples
+    ref = nl.fix(sim.data, steps=["line"])[0].get_data()
+    # EDF stores 16-bit integers scaled to each channel's range: compare within that step.
+    tol = 2e-3 if name.endswith(".edf") else 1e-5
+    np.testing.assert_allclose(back.get_data(), ref, atol=tol * np.abs(ref).max())
