@@ -16,6 +16,7 @@ _LAZY = {
     "read": "neurolint.io",
     "check": "neurolint.assess",
     "fix": "neurolint.correct",
+    "report": "neurolint.reporting",
     "write": "neurolint.io",
     "info": "neurolint.io",
     "TimeSeries": "neurolint.core",

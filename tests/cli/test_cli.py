@@ -82,14 +82,17 @@ def test_usage_errors_exit_2():
     assert run("no-such-verb").returncode == 2
 
 
-def test_demo_simulates_writes_and_describes(tmp_path):
-    out = run("demo", "--out", str(tmp_path / "demo"))
+def test_demo_checks_fixes_reports_and_scores_against_the_truth(tmp_path):
+    folder = tmp_path / "demo"
+    out = run("demo", "--out", str(folder), "--duration", "30")
     assert out.returncode == 0, out.stderr
-    assert (tmp_path / "demo" / "demo_raw.fif").is_file()
-    assert "64 x 15360" in out.stdout and "256 Hz" in out.stdout
-    again = run("demo", "--out", str(tmp_path / "demo"))
+    for name in ("demo_raw.fif", "demo_qc.json", "demo_corrected.fif", "demo_report.html"):
+        assert (folder / name).is_file()
+    assert "precision" in out.stdout and "recall" in out.stdout and "bad channels" in out.stdout
+    assert str((folder / "demo_report.html").resolve()) in out.stdout
+    again = run("demo", "--out", str(folder), "--duration", "30")
     assert again.returncode == 2 and "--overwrite" in again.stderr
-    assert run("demo", "--out", str(tmp_path / "demo"), "--overwrite").returncode == 0
+    assert run("demo", "--out", str(folder), "--duration", "30", "--overwrite").returncode == 0
 
 
 def test_formats_lists_readers_and_writers(capsys):

@@ -97,6 +97,12 @@ TASKS: tuple[Task, ...] = (
         5,
     ),
     Task(
+        "report",
+        "neurolint demo's wall time; HTML report size and time for 10 min and 1 h of EEG",
+        "tasks.report:run",
+        5,
+    ),
+    Task(
         "impute",
         "200 ms gaps in LFP and EEG: linear, cubic spline, neurolint's AR fill",
         "tasks.impute:run",

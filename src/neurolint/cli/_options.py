@@ -22,3 +22,19 @@ def parse_options(pairs: list[str] | None) -> dict[str, Any]:
         except ValueError:
             out[key.strip()] = value
     return out
+
+
+def command_line() -> str:
+    """The command being run, as a shell would take it (for a report's provenance)."""
+    import shlex
+
+    from .main import _STATE
+
+    return "neurolint " + shlex.join(_STATE.get("argv", []))
+
+
+def report_option() -> Any:
+    """The ``--report OUT.html`` option shared by ``check`` and ``fix``."""
+    import typer
+
+    return typer.Option(None, "--report", help="Also write the HTML report here (.html).")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from ._options import parse_options
+from ._options import command_line, parse_options, report_option
 
 
 def _summary(qc) -> str:
@@ -42,6 +42,7 @@ def check(
         None, "--option", "-o", help="Reader option KEY=VALUE (repeatable)."
     ),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace earlier QC files."),
+    report_path: Path = report_option(),
     no_progress: bool = typer.Option(False, "--no-progress", help="Hide the progress bar."),
 ) -> None:
     """Find bad channels and artifact events, with reasons and confidence."""
@@ -57,13 +58,20 @@ def check(
     stem = bids_stem(Path(str(path).split(".h5:")[0])).name
     targets = [folder / f"{stem}_{suffix}" for suffix in ("qc.json", "events.tsv", "channels.tsv")]
     folder.mkdir(parents=True, exist_ok=True)
+    if report_path is not None:
+        targets.append(report_path)
     for target in targets:
         check_writable(target, overwrite)
     show = not no_progress and sys.stderr.isatty()
     qc = run_check(data, detectors=detectors, progress_bar=show)
+    qc.source = str(path)
     with atomic_path(targets[0], overwrite=overwrite) as tmp:
         tmp.write_text(qc.to_json() + "\n")
     qc.to_bids(folder, stem, overwrite=overwrite)
+    if report_path is not None:
+        from ..reporting import report
+
+        report(qc, report_path, data, command=command_line(), overwrite=overwrite)
     if as_json:
         typer.echo(qc.to_json())
         return

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import typer
 
+from ._options import command_line, report_option
+
 
 def _log_path(out: Path) -> Path:
     name = out.name
@@ -42,6 +44,7 @@ def fix(
     line_method: str = typer.Option("zapline", "--line-method", help="zapline or notch."),
     fmt: str = typer.Option(None, "--format", help="Force the input format instead of sniffing."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace existing outputs."),
+    report_path: Path = report_option(),
     no_progress: bool = typer.Option(False, "--no-progress", help="Hide the progress bar."),
 ) -> None:
     """Fill gaps, repair bad channels, remove line noise and artifacts; log every change."""
@@ -56,6 +59,7 @@ def fix(
 
     source = Path(str(path).split(".h5:")[0])
     targets = [out, _log_path(out)] + ([residual_path] if residual_path else [])
+    targets += [report_path] if report_path else []
     for target in targets:
         if _same_file(source, target) or Path(target).resolve() == source.resolve():
             raise ParameterError(
@@ -67,10 +71,11 @@ def fix(
     show = not no_progress and sys.stderr.isatty()
     if qc_path is not None:
         qc = QCResult.from_json(Path(qc_path).read_text())
-    elif "channels" in steps or "artifacts" in steps:
+    elif "channels" in steps or "artifacts" in steps or report_path is not None:
         from ..assess import check
 
         qc = check(data, progress_bar=show)
+        qc.source = str(path)
     else:
         qc = None
     corrected, log = run_fix(
@@ -91,6 +96,19 @@ def fix(
     log.meta["output"] = str(out)
     with atomic_path(targets[1], overwrite=overwrite) as tmp:
         tmp.write_text(log.to_json() + "\n")
+    if report_path is not None:
+        from ..reporting import report
+
+        report(
+            qc,
+            report_path,
+            data,
+            corrected=corrected,
+            log=log,
+            source=str(path),
+            command=command_line(),
+            overwrite=overwrite,
+        )
     for step in log.steps:
         if step.skipped:
             typer.echo(f"{step.name}: skipped ({step.skipped})")

@@ -19,7 +19,7 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
-_STATE = {"debug": False}
+_STATE: dict = {"debug": False, "argv": []}
 
 
 def _version(value: bool) -> None:
@@ -49,6 +49,7 @@ from . import check as _check  # noqa: E402
 from . import demo as _demo  # noqa: E402
 from . import fix as _fix  # noqa: E402
 from . import info as _info  # noqa: E402
+from . import report as _report  # noqa: E402
 from . import simulate as _simulate  # noqa: E402
 from . import train as _train  # noqa: E402
 
@@ -56,6 +57,7 @@ _demo.register(app)
 _info.register(app)
 _check.register(app)
 _fix.register(app)
+_report.register(app)
 _simulate.register(app)
 _bench.register(app)
 _train.register(app)
@@ -66,6 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     from ..core.errors import NeurolintError
 
     args = sys.argv[1:] if argv is None else list(argv)
+    _STATE["argv"] = args
     debug = "--debug" in args
     try:
         result = app(args=args, standalone_mode=False, prog_name="neurolint")
