@@ -35,6 +35,7 @@ def _header(qc: QCResult, data: Any, source: str | None) -> dict[str, Any]:
     if modality is None:
         modality = "imaging" if "imaging" in qc.traces else "fMRI" if "fmri" in qc.traces else ""
         modality = modality or ("EEG" if qc.channels else "recording")
+    modality = _MODALITY_NAMES.get(str(modality).lower(), str(modality))
     return {
         "file": Path(path).name if path else "recording",
         "path": path or "(in memory)",
@@ -48,6 +49,16 @@ def _header(qc: QCResult, data: Any, source: str | None) -> dict[str, Any]:
         "n_events": len(qc.events),
         "event_percent": min(100.0, 100 * covered / qc.duration) if qc.duration else 0.0,
     }
+
+
+_MODALITY_NAMES = {
+    "eeg": "EEG",
+    "meg": "MEG",
+    "ieeg": "iEEG",
+    "ephys": "extracellular",
+    "lfp": "LFP",
+    "fmri": "fMRI",
+}
 
 
 def _size(qc: QCResult, data: Any) -> str:

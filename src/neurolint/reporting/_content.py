@@ -15,6 +15,7 @@ import numpy as np
 
 from ..core.errors import NeurolintError
 from ..core.findings import Finding, QCResult
+from ..correct.artifacts import COVERED
 from . import _figures as fig
 
 __all__ = [
@@ -63,11 +64,28 @@ def bad_channel_rows(qc: QCResult) -> list[dict[str, Any]]:
             "name": c.name,
             "type": c.type,
             "reasons": ", ".join(c.reasons),
-            "scores": ", ".join(f"{k} {v:.3g}" for k, v in sorted(c.scores.items())),
+            "scores": _scores(c.scores),
         }
         for c in qc.channels
         if c.is_bad
     ]
+
+
+def _scores(scores: dict[str, float]) -> str:
+    """``rms_ratio 9.5 (threshold 5)``: each feature with its threshold, detector prefix
+    dropped when every score shares it."""
+    prefixes = {k.split(".", 1)[0] for k in scores if "." in k}
+    strip = len(prefixes) == 1 and all("." in k for k in scores)
+    plain = {k.split(".", 1)[1] if strip else k: v for k, v in scores.items()}
+    parts = []
+    for key, value in sorted(plain.items()):
+        if key.startswith("threshold_"):
+            continue
+        text = f"{key} {value:.3g}"
+        if f"threshold_{key}" in plain:
+            text += f" (threshold {plain[f'threshold_{key}']:.3g})"
+        parts.append(text)
+    return ", ".join(parts)
 
 
 def mean_spectrum(ts: Any, picks: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
@@ -97,15 +115,18 @@ def mean_spectrum(ts: Any, picks: Sequence[int]) -> tuple[np.ndarray, np.ndarray
     return freqs, np.median(total / used, axis=0)
 
 
-def choose_examples(qc: QCResult, max_n: int = 3) -> list[int]:
-    """Indices of findings worth showing: one per kind, transient kinds first, the most
-    confident of each kind."""
+def choose_examples(qc: QCResult, max_n: int = 3, prefer: Sequence[str] = ()) -> list[int]:
+    """Indices of findings worth showing: one per kind, the most confident of each; kinds
+    in ``prefer`` (those a correction acted on) first, long episodes last."""
     best: dict[str, int] = {}
     for i, e in enumerate(qc.events):
         j = best.get(e.kind)
         if j is None or e.confidence > qc.events[j].confidence:
             best[e.kind] = i
-    order = sorted(best.values(), key=lambda i: (qc.events[i].kind in _EPISODES, -i))
+    order = sorted(
+        best.values(),
+        key=lambda i: (qc.events[i].kind not in prefer, qc.events[i].kind in _EPISODES, i),
+    )
     return sorted(order[:max_n], key=lambda i: qc.events[i].onset)
 
 
@@ -129,7 +150,9 @@ def example_figures(
     out = []
     names = list(data.ch_names)
     sfreq = float(data.sampling_rate)
-    for i in choose_examples(qc, max_n):
+    # Kinds the correction removes first, so the examples show a before and an after.
+    prefer = COVERED if corrected is not None else ()
+    for i in choose_examples(qc, max_n, prefer):
         e = qc.events[i]
         half = min(5.0, max(2.0, e.duration / 2 + 1.0))
         centre = e.onset + e.duration / 2

@@ -113,6 +113,7 @@ def quality_heatmap(
                 label.set_color("#B00020")
                 label.set_fontweight("bold")
         ax.set_xlabel("time (s)")
+        _outline_events(ax, events, ch_names, span)
         for row, kind in enumerate(kinds):
             spans = [(e.onset, max(e.duration, span / 2000)) for e in events if e.kind == kind]
             ax_ev.broken_barh(spans, (row - 0.4, 0.8), color=kind_colour(kind))
@@ -122,6 +123,39 @@ def quality_heatmap(
         ax_ev.tick_params(bottom=False)
         ax_ev.set_title("events by kind (top); window quality per channel, 1 = clean", loc="left")
         return _encode(fig)
+
+
+def _outline_events(ax: Any, events: Sequence[Any], ch_names: Sequence[str], span: float) -> None:
+    """Each transient finding outlined on the heatmap over the channels it names, in its
+    kind's colour (whole-head and hour-long episodes only show in the strip above)."""
+    from matplotlib.patches import Rectangle
+
+    row = {name: i for i, name in enumerate(ch_names)}
+    shown = 0
+    for e in events:
+        rows = sorted(row[c] for c in e.channels if c in row)
+        if not rows or len(rows) == len(ch_names) or e.duration > span / 10 or shown >= 400:
+            continue
+        shown += 1
+        width = max(e.duration, span / 1500)
+        # Runs of adjacent rows become one box each.
+        start = prev = rows[0]
+        for r in [*rows[1:], None]:
+            if r is not None and r == prev + 1:
+                prev = r
+                continue
+            ax.add_patch(
+                Rectangle(
+                    (e.onset, start - 0.5),
+                    width,
+                    prev - start + 1,
+                    fill=False,
+                    edgecolor=kind_colour(e.kind),
+                    lw=1.1,
+                )
+            )
+            if r is not None:
+                start = prev = r
 
 
 def sensor_map(positions: np.ndarray, names: Sequence[str], bad: Sequence[str]) -> str:
@@ -142,8 +176,14 @@ def sensor_map(positions: np.ndarray, names: Sequence[str], bad: Sequence[str]) 
         ax.scatter(x[~is_bad], y[~is_bad], s=14, c="#4a7", edgecolors="none")
         ax.scatter(x[is_bad], y[is_bad], s=40, c="#B00020", marker="X")
         for i in np.flatnonzero(is_bad):
-            ax.annotate(_label(names[i]), (x[i], y[i]), fontsize=7, xytext=(3, 3),
-                        textcoords="offset points", color="#B00020")  # fmt: skip
+            ax.annotate(
+                _label(names[i]),
+                (x[i], y[i]),
+                fontsize=7,
+                xytext=(3, 3),
+                textcoords="offset points",
+                color="#B00020",
+            )
         ax.set_aspect("equal")
         ax.axis("off")
         ax.set_title(f"{int(is_bad.sum())} bad of {len(names)}", fontsize=8)
@@ -200,9 +240,13 @@ def segment_figure(
                 a = np.abs(attribution)
                 a = a / (a.max() or 1.0)
                 ax.fill_between(
-                    times, off - 1.2 * scale, off - 1.2 * scale + a * scale, color="#CC79A7",
-                    alpha=0.5, lw=0,
-                )  # fmt: skip
+                    times,
+                    off - 1.2 * scale,
+                    off - 1.2 * scale + a * scale,
+                    color="#CC79A7",
+                    alpha=0.5,
+                    lw=0,
+                )
         ax.set_yticks([-i * 2.5 * scale for i in range(n)], [_label(s) for s in names])
         ax.set_xlim(times[0], times[-1])
         ax.set_xlabel("time (s)")

@@ -117,7 +117,7 @@ spread through the recording.</p>
 {% if examples %}
 <section id="examples">
 <h2>Examples</h2>
-<p class="muted">Grey: recorded; blue: corrected; red (below each channel): removed. The
+<p class="muted">Grey: recorded; blue: corrected; orange (below each channel): removed. The
 finding's span is shaded in its kind's colour.</p>
 {% for ex in examples %}
 <h3>{{ ex.title }}</h3>
