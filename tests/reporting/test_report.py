@@ -89,3 +89,11 @@ def test_report_refuses_to_overwrite_and_wants_html(checked, tmp_path):
         nl.report(qc, tmp_path / "r.pdf")
     with pytest.raises(ParameterError, match="QCResult"):
         build_report({"score": 3})
+
+
+def test_a_probe_report_reads_a_bounded_part_of_the_recording():
+    from neurolint.simulate import simulate_ephys
+
+    ts = simulate_ephys("neuropixels", duration=2.0, n_channels=96, seed=1).data
+    page = build_report(nl.check(ts), ts)
+    assert '<section id="spectra">' in page and "extracellular" in page

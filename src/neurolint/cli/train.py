@@ -75,6 +75,9 @@ def remover(
     ),
     steps: int = typer.Option(4000, "--steps", help="Optimiser steps (64 mixtures each)."),
     seed: int = typer.Option(0, "--seed", help="Random seed of the recipe."),
+    synthetic_eog: float = typer.Option(
+        0.5, "--synthetic-eog", help="Fraction of ocular mixtures with synthetic EOG epochs."
+    ),
 ) -> None:
     """Train the ocular/muscle artifact remover (the shipped recipe by default)."""
     from ..core.errors import InputNotFoundError, OutputExistsError
@@ -86,7 +89,9 @@ def remover(
         raise OutputExistsError(
             f"{out / 'eeg-remover.safetensors'} already exists; choose another --out."
         )
-    path = train_remover(source, steps=steps, seed=seed, out=out, progress=True)
+    path = train_remover(
+        source, steps=steps, seed=seed, out=out, progress=True, synthetic_eog=synthetic_eog
+    )
     typer.echo(f"Wrote {path}")
 
 

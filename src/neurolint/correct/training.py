@@ -39,6 +39,7 @@ class RemoverData:
         kinds: tuple[str, ...] = KINDS,
         augment: bool = False,
         clean_fraction: float = 0.0,
+        synthetic_eog: float = 0.0,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """``size`` fresh mixtures: ``(noisy, clean, snr_db, kind index)``.
 
@@ -46,7 +47,8 @@ class RemoverData:
         time-reversed copy (continuous at the join): the few real blink epochs then appear
         at every position in the window, either way round. A ``clean_fraction`` of the
         mixtures carry no artifact at all (SNR +inf), so the network learns to leave clean
-        EEG, slow potentials included, alone.
+        EEG, slow potentials included, alone. A ``synthetic_eog`` fraction of the ocular
+        mixtures take a synthetic ocular epoch (:mod:`._ocular`) instead of a real one.
         """
         kind = rng.integers(0, len(kinds), size)
         clean = self.clean[rng.integers(0, len(self.clean), size)]
@@ -62,6 +64,12 @@ class RemoverData:
                 shift = rng.integers(0, n, len(rows))
                 picked = both[np.arange(len(rows))[:, None], shift[:, None] + np.arange(n)]
                 picked = picked / (np.sqrt(np.mean(picked**2, axis=1, keepdims=True)) + 1e-30)
+            if name == "eog" and synthetic_eog > 0:
+                from ._ocular import synthetic_eog as make
+
+                swap = rng.random(len(rows)) < synthetic_eog
+                if swap.any():
+                    picked[swap] = make(rng, int(swap.sum()), picked.shape[1])
             art[rows] = picked
         rms = np.sqrt(np.mean(clean**2, axis=1))
         scale = rms / 10 ** (snr / 10)  # RMS(artifact) = RMS(clean) / 10^(snr/10)
@@ -143,6 +151,7 @@ def train_remover(
     out: str | Path | None = None,
     name: str = "eeg-remover",
     progress: bool = False,
+    synthetic_eog: float = 0.5,
 ) -> Path:
     """Train the artifact remover and save it as safetensors plus a model card.
 
@@ -159,6 +168,10 @@ def train_remover(
         File stem. default: ``"eeg-remover"``.
     progress : bool
         Print the running loss. default: ``False``.
+    synthetic_eog : float
+        Fraction of ocular mixtures that take a synthetic ocular epoch instead of a real
+        one (:mod:`._ocular`): the train split has only about thirty real blink epochs.
+        default: 0.5.
 
     Returns
     -------
@@ -181,7 +194,9 @@ def train_remover(
     module = build_remover(**arch)
 
     def batches(_step: int):
-        noisy, clean, _, _ = train.mix(rng, batch_size, augment=True, clean_fraction=0.25)
+        noisy, clean, _, _ = train.mix(
+            rng, batch_size, augment=True, clean_fraction=0.25, synthetic_eog=synthetic_eog
+        )
         sign = rng.choice([-1.0, 1.0], size=(batch_size, 1)).astype(np.float32)
         x, y = _normalise(noisy * sign, clean * sign)
         xt = torch.from_numpy(x)[:, None]
@@ -200,7 +215,13 @@ def train_remover(
         "training": {
             "data": "EEGdenoiseNet-style semi-synthetic set, train split only, remixed on "
             f"the fly at SNR {SNR_RANGE[0]:g}..{SNR_RANGE[1]:g} dB; a quarter of each batch "
-            "has no artifact (target = input)",
+            "has no artifact (target = input)"
+            + (
+                f"; {synthetic_eog:.0%} of the ocular mixtures use synthetic ocular epochs "
+                "(blinks and saccades, 0.3-10 Hz) instead of real EOG"
+                if synthetic_eog
+                else ""
+            ),
             "source": Path(source).name,
             "train_time_range_s": dataset.attrs.get("time_ranges", {}).get("train"),
             "clean_epochs": len(train.clean),
@@ -208,6 +229,7 @@ def train_remover(
             "steps": int(steps),
             "batch_size": int(batch_size),
             "seed": int(seed),
+            "synthetic_eog": float(synthetic_eog),
             "final_loss": round(history["final_loss"], 5),
             "train_seconds": round(time.perf_counter() - start, 1),
         },

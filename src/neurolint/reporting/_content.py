@@ -31,6 +31,7 @@ __all__ = [
 ]
 
 _MAX_SEGMENTS = 48
+_MAX_CHANNELS = 64
 _SEGMENT_S = 4.0
 # Kinds that are episodes over long stretches: poor examples of what an artifact looks like.
 _EPISODES = ("line_noise", "ecg", "flat", "noisy_channel", "bridged")
@@ -97,13 +98,18 @@ def mean_spectrum(ts: Any, picks: Sequence[int]) -> tuple[np.ndarray, np.ndarray
     from scipy.signal import welch
 
     sfreq = float(ts.sampling_rate)
-    n = min(ts.n_samples, round(_SEGMENT_S * sfreq))
+    # Bounded reading on probes too: at most 64 channels, evenly spread, and 2^16 samples
+    # (2 s at 30 kHz) per segment.
+    picks = list(picks)
+    if len(picks) > _MAX_CHANNELS:
+        picks = [picks[i] for i in np.linspace(0, len(picks) - 1, _MAX_CHANNELS).astype(int)]
+    n = min(ts.n_samples, round(_SEGMENT_S * sfreq), 2**16)
     count = max(1, min(_MAX_SEGMENTS, ts.n_samples // max(n, 1)))
     starts = np.linspace(0, ts.n_samples - n, count).astype(int)
-    nper = min(n, round(2 * sfreq))
+    nper = min(n, round(2 * sfreq), 2**14)
     total, used, freqs = None, 0, None
     for s in starts:
-        x = ts.get_data(int(s), int(s) + n, channels=list(picks)).astype(np.float64)
+        x = ts.get_data(int(s), int(s) + n, channels=picks).astype(np.float64)
         if not np.isfinite(x).all():
             continue
         freqs, p = welch(x, sfreq, nperseg=nper, axis=1)
