@@ -97,3 +97,11 @@ def test_a_probe_report_reads_a_bounded_part_of_the_recording():
     ts = simulate_ephys("neuropixels", duration=2.0, n_channels=96, seed=1).data
     page = build_report(nl.check(ts), ts)
     assert '<section id="spectra">' in page and "extracellular" in page
+
+
+def test_results_and_a_different_recording_are_refused(checked):
+    sim, qc, _, _ = checked
+    with pytest.raises(ParameterError, match="pass the recording that was checked"):
+        build_report(qc, sim.data.pick(sim.data.ch_names[:4]))
+    with pytest.raises(ParameterError, match="pass the recording that was checked"):
+        build_report(qc, sim.data, corrected=sim.data.time_slice(0, 10))

@@ -118,6 +118,10 @@ def build_report(
         raise ParameterError(f"qc must be a QCResult (from neurolint.check); got {type(qc)}.")
     series = _is_timeseries(data)
     names = [c.name for c in qc.channels]
+    if series:
+        _check_matches(qc, data, "data")
+    if _is_timeseries(corrected):
+        _check_matches(qc, corrected, "corrected")
     bad = qc.bad_channels
     context: dict[str, Any] = {
         "header": _header(qc, data, source),
@@ -160,6 +164,18 @@ def build_report(
                 qc, data, corrected if _is_timeseries(corrected) else None
             )
     return render(context)
+
+
+def _check_matches(qc: QCResult, ts: Any, what: str) -> None:
+    """The results must describe this recording: same channels, same length."""
+    if list(ts.ch_names) != [c.name for c in qc.channels] or abs(
+        ts.duration - qc.duration
+    ) > 2.0 / float(ts.sampling_rate):
+        raise ParameterError(
+            f"{what} ({ts.n_channels} channels, {ts.duration:.1f} s) is not the recording "
+            f"these results describe ({len(qc.channels)} channels, {qc.duration:.1f} s); "
+            "pass the recording that was checked."
+        )
 
 
 def _unit(qc: QCResult) -> str:
