@@ -31,3 +31,60 @@ def test_mixtures_take_synthetic_ocular_epochs_only_when_asked():
 
     assert np.allclose(np.ptp(artifacts(0.0), axis=1), 0, atol=1e-4)
     assert (np.ptp(artifacts(1.0), axis=1) > 1e-3).all()
+
+
+def test_each_clean_epoch_gets_its_neighbours_mean_rebuilt_from_the_recording(shared_data):
+    from neurolint.correct.training import remover_data
+
+    # clean_contexts raises if the epoch's own channel, rebuilt the same way, differs.
+    train, valid, _ = remover_data(shared_data / "eeg" / "eeglab_data.set", context=True)
+    assert train.context.shape == train.clean.shape and valid.context.shape == valid.clean.shape
+    r = [np.corrcoef(a, b)[0, 1] for a, b in zip(train.clean, train.context, strict=True)]
+    assert np.median(r) > 0.8  # neighbouring EEG is largely shared
+
+
+def test_context_mixtures_carry_the_artifact_as_a_neighbour_sees_it():
+    rng = np.random.default_rng(3)
+    clean = rng.standard_normal((10, 512)).astype(np.float32)
+    eog = np.tile(np.sin(np.linspace(0, np.pi, 512)), (4, 1)).astype(np.float32)
+    data = RemoverData(clean, {"eog": eog, "emg": eog.copy()}, context=clean.copy())
+    noisy, x, _, _, ctx = data.mix(np.random.default_rng(4), 300, kinds=("eog",), with_context=True)
+    art, ctx_art = (
+        noisy - x,
+        ctx - data.context[[np.flatnonzero((data.clean == r).all(1))[0] for r in x]],
+    )
+    gain = (ctx_art * art).sum(1) / (art * art).sum(1)
+    assert np.allclose(ctx_art, gain[:, None] * art, atol=1e-4)  # same waveform, own gain
+    assert (gain < 0).mean() > 0.05 and (gain > 0.4).mean() > 0.6
+    *_, dropped = data.mix(
+        np.random.default_rng(4), 300, kinds=("eog",), with_context=True, context_dropout=1.0
+    )
+    assert not dropped.any()
+
+
+def test_the_remover_reads_context_when_its_network_takes_it():
+    import pytest
+
+    from neurolint.core.errors import ShapeError
+    from neurolint.correct.artifacts import denoise_epochs
+    from neurolint.models.nets.remover import build_remover
+
+    x = np.random.default_rng(0).standard_normal((6, 512)).astype(np.float32)
+    two, one = build_remover(in_channels=2).eval(), build_remover().eval()
+    assert not np.allclose(denoise_epochs(x, module=two), denoise_epochs(x, context=x, module=two))
+    np.testing.assert_array_equal(
+        denoise_epochs(x, module=one), denoise_epochs(x, context=x, module=one)
+    )
+    with pytest.raises(ShapeError, match="context"):
+        denoise_epochs(x, context=x[:2], module=two)
+
+
+def test_window_context_is_the_mean_of_the_channels_neighbours():
+    from neurolint.correct.artifacts import ArtifactRemover
+
+    step = ArtifactRemover()
+    step.length_, step.neighbours_ = 4, {0: [1, 2], 1: []}
+    block = np.arange(24, dtype=np.float32).reshape(3, 8)
+    ctx = step._contexts(block, 10, np.array([[0, 12, 16], [1, 10, 14]]))
+    np.testing.assert_allclose(ctx[0], block[1:3, 2:6].mean(axis=0))
+    np.testing.assert_array_equal(ctx[1], 0)

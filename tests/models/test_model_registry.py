@@ -36,7 +36,8 @@ def test_every_registered_model_loads_and_runs_on_its_input_spec():
             assert set(config["thresholds"]) == set(config["kinds"]) - {"clean"}
         else:
             n = config["input"]["epoch_samples"]
-            assert module(torch.zeros(2, 1, n)).shape == (2, 1, n)
+            n_in = config["arch"].get("in_channels", 1)
+            assert module(torch.zeros(2, n_in, n)).shape == (2, 1, n)
     assert total < 5_000_000  # every shipped model together
 
 

@@ -32,8 +32,17 @@ def _module(name: str) -> Any:
     return _CACHE[name]
 
 
+def _in_channels(net: Any) -> int:
+    return int(net.down1[0].in_channels) if hasattr(net, "down1") else 1
+
+
 def denoise_epochs(
-    noisy: np.ndarray, *, module: Any = None, model: str = "eeg-remover", batch_size: int = 256
+    noisy: np.ndarray,
+    *,
+    context: np.ndarray | None = None,
+    module: Any = None,
+    model: str = "eeg-remover",
+    batch_size: int = 256,
 ) -> np.ndarray:
     """Clean estimates of single-channel epochs at 256 Hz.
 
@@ -41,6 +50,10 @@ def denoise_epochs(
     ----------
     noisy : ndarray ``(n_epochs, n_samples)``
         Epochs in any unit; ``n_samples`` a multiple of 8 (the model saw 512).
+    context : ndarray ``(n_epochs, n_samples)`` | None
+        The mean of each epoch's neighbouring channels over the same time, same unit. A
+        model trained with context uses it (and copes without: ``None`` gives zeros); a
+        model without ignores it. default: ``None``.
     module : torch.nn.Module | None
         A remover network to use instead of the registered ``model``. default: ``None``.
     model : str
@@ -63,11 +76,21 @@ def denoise_epochs(
     net = module if module is not None else _module(model)
     std = x.std(axis=1, keepdims=True) + 1e-30
     scaled = x / std
+    if _in_channels(net) == 2:
+        from .training import CONTEXT_CLIP
+
+        ctx = np.zeros_like(scaled) if context is None else np.asarray(context, np.float32)
+        if ctx.shape != x.shape:
+            raise ShapeError(f"context has shape {ctx.shape}; expected {x.shape}, like noisy.")
+        ctx = np.clip(np.nan_to_num(ctx / std), -CONTEXT_CLIP, CONTEXT_CLIP)
+        scaled = np.stack([scaled, ctx.astype(np.float32)], axis=1)
+    else:
+        scaled = scaled[:, None]
     dev = next(net.parameters()).device
-    out = np.empty_like(scaled)
+    out = np.empty(x.shape, dtype=np.float32)
     with torch.inference_mode():
         for i in range(0, len(x), batch_size):
-            xb = torch.from_numpy(scaled[i : i + batch_size])[:, None].to(dev)
+            xb = torch.from_numpy(np.ascontiguousarray(scaled[i : i + batch_size])).to(dev)
             out[i : i + batch_size] = net(xb)[:, 0].float().cpu().numpy()
     return out * std
 
@@ -175,8 +198,13 @@ class ArtifactRemover(Step):
                 self.skipped_ = "no ocular or muscle findings to clean"
         rows = sorted(set(windows), key=lambda w: (w[1], w[0]))
         self.windows_ = np.array(rows, dtype=np.int64).reshape(-1, 3)
+        self.context_ = False
         if self.skipped_ is None:
-            _module(self.model)  # a missing or corrupt model fails here, not mid-write
+            from ._context import eeg_neighbours
+
+            # A missing or corrupt model fails here, not mid-write.
+            self.context_ = _in_channels(_module(self.model)) == 2
+            self.neighbours_ = eeg_neighbours(ts.channels, eeg)
         return self
 
     def _starts(self, a: int, z: int, n: int) -> list[int]:
@@ -210,10 +238,17 @@ class ArtifactRemover(Step):
         x = np.stack([block[ch, a - start : b - start] for ch, a, b in wins]).astype(np.float64)
         x = np.nan_to_num(x)
         up, down = _ratio(self.sfreq_)
-        model_x = resample_poly(x, up, down, axis=1) if up != down else x
-        model_x = _fit_length(model_x, EPOCH_SAMPLES)
+
+        def to_model(arr: np.ndarray) -> np.ndarray:
+            arr = resample_poly(arr, up, down, axis=1) if up != down else arr
+            return _fit_length(arr, EPOCH_SAMPLES)
+
+        model_x = to_model(x)
+        ctx = None
+        if self.context_:
+            ctx = to_model(self._contexts(block, start, wins)).astype(np.float32)
         module = _module(self.model)
-        removed = model_x - denoise_epochs(model_x.astype(np.float32), module=module)
+        removed = model_x - denoise_epochs(model_x.astype(np.float32), context=ctx, module=module)
         if up != down:
             removed = resample_poly(removed, down, up, axis=1)
         removed = _fit_length(removed, self.length_)
@@ -228,6 +263,15 @@ class ArtifactRemover(Step):
         out[np.isnan(block)] = np.nan
         return out
 
+    def _contexts(self, block: np.ndarray, start: int, wins: np.ndarray) -> np.ndarray:
+        """Each window's neighbour mean (zeros for a channel without neighbours)."""
+        out = np.zeros((len(wins), self.length_))
+        for i, (ch, a, b) in enumerate(wins):
+            nb = self.neighbours_.get(int(ch), [])
+            if nb:
+                out[i] = np.nan_to_num(block[nb, a - start : b - start]).mean(axis=0)
+        return out
+
     def log(self) -> CorrectionStep:
         from ..core.provenance import Region
 
@@ -239,7 +283,8 @@ class ArtifactRemover(Step):
         ]
         return CorrectionStep(
             name=self.name,
-            method=f"{self.model} (1D U-Net)",
+            method=f"{self.model} (1D U-Net"
+            + (", neighbours as context)" if getattr(self, "context_", False) else ")"),
             parameters={
                 "kinds": list(self.kinds),
                 "where": self.where,

@@ -22,6 +22,7 @@ from ..core.errors import ParameterError
 __all__ = ["RemoverData", "remover_data", "train_remover"]
 
 SNR_RANGE = (-7.0, 2.0)
+CONTEXT_CLIP = 20.0  # context in units of the channel's std: a flat channel stays bounded
 KINDS = ("eog", "emg")
 
 
@@ -31,6 +32,7 @@ class RemoverData:
 
     clean: np.ndarray  # (n_clean, n)
     artifacts: dict[str, np.ndarray]  # kind -> (n_kind, n), unit RMS
+    context: np.ndarray | None = None  # (n_clean, n): each clean epoch's neighbour mean
 
     def mix(
         self,
@@ -40,8 +42,11 @@ class RemoverData:
         augment: bool = False,
         clean_fraction: float = 0.0,
         synthetic_eog: float = 0.0,
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """``size`` fresh mixtures: ``(noisy, clean, snr_db, kind index)``.
+        with_context: bool = False,
+        context_dropout: float = 0.0,
+    ) -> tuple[np.ndarray, ...]:
+        """``size`` fresh mixtures: ``(noisy, clean, snr_db, kind index)``, and with
+        ``with_context`` the neighbours' noisy mean as a fifth array.
 
         With ``augment``, each artifact is a random 2 s window of the epoch followed by its
         time-reversed copy (continuous at the join): the few real blink epochs then appear
@@ -49,9 +54,16 @@ class RemoverData:
         mixtures carry no artifact at all (SNR +inf), so the network learns to leave clean
         EEG, slow potentials included, alone. A ``synthetic_eog`` fraction of the ocular
         mixtures take a synthetic ocular epoch (:mod:`._ocular`) instead of a real one.
+
+        The context carries each artifact as a neighbour sees it
+        (:func:`._context.context_artifacts`); two fifths of the artifact-free mixtures have
+        muscle on the neighbours only, so that the network does not copy the context's
+        artifacts into the channel; a ``context_dropout`` fraction has no context (zeros),
+        so that the network also works on a channel alone.
         """
         kind = rng.integers(0, len(kinds), size)
-        clean = self.clean[rng.integers(0, len(self.clean), size)]
+        which = rng.integers(0, len(self.clean), size)
+        clean = self.clean[which]
         snr = rng.uniform(*SNR_RANGE, size)
         art = np.empty_like(clean)
         for k, name in enumerate(kinds):
@@ -73,14 +85,31 @@ class RemoverData:
             art[rows] = picked
         rms = np.sqrt(np.mean(clean**2, axis=1))
         scale = rms / 10 ** (snr / 10)  # RMS(artifact) = RMS(clean) / 10^(snr/10)
+        none = np.zeros(size, dtype=bool)
         if clean_fraction > 0:
             none = rng.random(size) < clean_fraction
             scale[none], snr[none] = 0.0, np.inf
-        return clean + scale[:, None] * art, clean, snr, kind
+        noisy = clean + scale[:, None] * art
+        if not with_context:
+            return noisy, clean, snr, kind
+        from ._context import context_artifacts
+
+        if self.context is None:
+            raise ParameterError("these epochs have no neighbour context; build them with it.")
+        ctx_art = context_artifacts(rng, art, kind, kinds, self.artifacts)
+        ctx = self.context[which] + scale[:, None] * ctx_art
+        lonely = np.flatnonzero(none & (rng.random(size) < 0.4))
+        if len(lonely) and "emg" in self.artifacts:
+            pool = self.artifacts["emg"]
+            burst = pool[rng.integers(0, len(pool), len(lonely))]
+            level = rms[lonely] / 10 ** (rng.uniform(*SNR_RANGE, len(lonely)) / 10)
+            ctx[lonely] += level[:, None] * burst
+        ctx[rng.random(size) < context_dropout] = 0.0
+        return noisy, clean, snr, kind, ctx
 
 
-def _unique(split: Any) -> RemoverData:
-    _, first = np.unique(split.clean_index, return_index=True)
+def _unique(split: Any, contexts: np.ndarray | None = None) -> RemoverData:
+    ids, first = np.unique(split.clean_index, return_index=True)
     clean = np.asarray(split.clean)[first].astype(np.float32)
     artifacts = {}
     unit = np.asarray(split.artifact) / np.asarray(split.artifact_scale)[:, None]
@@ -91,46 +120,66 @@ def _unique(split: Any) -> RemoverData:
         epochs = unit[rows[first]]
         epochs /= np.sqrt(np.mean(epochs**2, axis=1, keepdims=True)) + 1e-30
         artifacts[name] = epochs.astype(np.float32)
-    return RemoverData(clean, artifacts)
+    return RemoverData(clean, artifacts, None if contexts is None else contexts[ids])
 
 
-def remover_data(source: str | Path, seed: int = 0) -> tuple[RemoverData, RemoverData, Any]:
+def remover_data(
+    source: str | Path, seed: int = 0, context: bool = False
+) -> tuple[RemoverData, RemoverData, Any]:
     """``(train, validation, dataset)`` from the train split of ``source``'s semi-synthetic set.
 
     Validation holds every tenth clean and artifact epoch of the train split (in time
-    order); the dataset's test split is untouched.
+    order); the dataset's test split is untouched. With ``context``, each clean epoch also
+    gets its neighbours' mean (:func:`._context.clean_contexts`).
     """
     from ..simulate import simulate_semisynthetic
 
     dataset = simulate_semisynthetic(str(source), seed=seed).data
-    whole = _unique(dataset.train)
+    contexts = None
+    if context:
+        from ._context import clean_contexts
+
+        contexts = clean_contexts(source, dataset, "train")
+    whole = _unique(dataset.train, contexts)
 
     def take(arr: np.ndarray, val: bool) -> np.ndarray:
         keep = (np.arange(len(arr)) % 10 == 9) == val
         return arr[keep]
 
-    train = RemoverData(
-        take(whole.clean, False), {k: take(v, False) for k, v in whole.artifacts.items()}
-    )
-    valid = RemoverData(
-        take(whole.clean, True), {k: take(v, True) for k, v in whole.artifacts.items()}
-    )
+    def part(val: bool) -> RemoverData:
+        return RemoverData(
+            take(whole.clean, val),
+            {k: take(v, val) for k, v in whole.artifacts.items()},
+            None if whole.context is None else take(whole.context, val),
+        )
+
+    train, valid = part(False), part(True)
     return train, valid, dataset
 
 
-def _normalise(noisy: np.ndarray, clean: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _normalise(
+    noisy: np.ndarray, clean: np.ndarray, context: np.ndarray | None = None
+) -> tuple[np.ndarray, ...]:
+    """Everything divided by the noisy channel's standard deviation (the network's scale)."""
     std = noisy.std(axis=1, keepdims=True) + 1e-30
-    return (noisy / std).astype(np.float32), (clean / std).astype(np.float32)
+    out = [(noisy / std).astype(np.float32), (clean / std).astype(np.float32)]
+    if context is not None:
+        out.append(np.clip(context / std, -CONTEXT_CLIP, CONTEXT_CLIP).astype(np.float32))
+    return tuple(out)
 
 
-def evaluate_remover(module: Any, data: RemoverData, seed: int = 1, n: int = 2000) -> dict:
-    """CC, RRMSE_t and RRMSE_s per kind on ``n`` fresh mixtures of ``data``."""
+def evaluate_remover(
+    module: Any, data: RemoverData, seed: int = 1, n: int = 2000, context: bool = False
+) -> dict:
+    """CC, RRMSE_t and RRMSE_s per kind on ``n`` fresh mixtures of ``data`` (the channel
+    alone, or with its neighbours' context)."""
     from ..bench.metrics import correlation, rrmse_s, rrmse_t
     from .artifacts import denoise_epochs
 
     rng = np.random.default_rng(seed)
-    noisy, clean, _, kind = data.mix(rng, n)
-    out = denoise_epochs(noisy, module=module)
+    mixed = data.mix(rng, n, with_context=context)
+    noisy, clean, kind = mixed[0], mixed[1], mixed[3]
+    out = denoise_epochs(noisy, context=mixed[4] if context else None, module=module)
     metrics = {}
     for k, name in enumerate(KINDS):
         rows = kind == k
@@ -152,6 +201,7 @@ def train_remover(
     name: str = "eeg-remover",
     progress: bool = False,
     synthetic_eog: float = 0.5,
+    context: bool = True,
 ) -> Path:
     """Train the artifact remover and save it as safetensors plus a model card.
 
@@ -172,6 +222,9 @@ def train_remover(
         Fraction of ocular mixtures that take a synthetic ocular epoch instead of a real
         one (:mod:`._ocular`): the train split has only about thirty real blink epochs.
         default: 0.5.
+    context : bool
+        Give the network its neighbours' mean as a second input (a third of the training
+        mixtures without it, so it also works on a channel alone). default: ``True``.
 
     Returns
     -------
@@ -187,20 +240,27 @@ def train_remover(
     if steps < 1 or batch_size < 1:
         raise ParameterError("steps and batch_size must be positive.")
     start = time.perf_counter()
-    train, valid, dataset = remover_data(source, seed)
+    train, valid, dataset = remover_data(source, seed, context=context)
     seed_everything(seed)
     rng = np.random.default_rng(seed)
-    arch = {"widths": [16, 24, 32, 48], "kernel": 7}
+    arch = {"widths": [16, 24, 32, 48], "kernel": 7, "in_channels": 2 if context else 1}
     module = build_remover(**arch)
 
     def batches(_step: int):
-        noisy, clean, _, _ = train.mix(
-            rng, batch_size, augment=True, clean_fraction=0.25, synthetic_eog=synthetic_eog
+        mixed = train.mix(
+            rng,
+            batch_size,
+            augment=True,
+            clean_fraction=0.25,
+            synthetic_eog=synthetic_eog,
+            with_context=context,
+            context_dropout=1 / 3,
         )
         sign = rng.choice([-1.0, 1.0], size=(batch_size, 1)).astype(np.float32)
-        x, y = _normalise(noisy * sign, clean * sign)
-        xt = torch.from_numpy(x)[:, None]
-        return xt, torch.from_numpy(y)[:, None], torch.ones(1)
+        ctx = mixed[4] * sign if context else None
+        arrays = _normalise(mixed[0] * sign, mixed[1] * sign, ctx)
+        x = np.stack([arrays[0], arrays[2]], axis=1) if context else arrays[0][:, None]
+        return torch.from_numpy(x), torch.from_numpy(arrays[1])[:, None], torch.ones(1)
 
     def mse(output, target, _weight):
         return torch.mean((output - target) ** 2)
@@ -208,10 +268,19 @@ def train_remover(
     history = train_loop(
         module, batches, steps, lr=2e-3, loss=mse, progress=progress, label="remover"
     )
-    metrics = evaluate_remover(module, valid)
+    metrics = {"alone": evaluate_remover(module, valid)}
+    if context:
+        metrics["with_context"] = evaluate_remover(module, valid, context=True)
     card = {
         "description": "1D U-Net removing ocular (EOG) and muscle (EMG) artifacts from 2 s "
-        "single-channel EEG epochs at 256 Hz (input scaled by its standard deviation).",
+        "EEG epochs at 256 Hz (input scaled by the channel's standard deviation)"
+        + (
+            "; second input: the mean of the channel's 4 nearest EEG neighbours on the same "
+            "scale (zeros when there are none)"
+            if context
+            else ""
+        )
+        + ".",
         "training": {
             "data": "EEGdenoiseNet-style semi-synthetic set, train split only, remixed on "
             f"the fly at SNR {SNR_RANGE[0]:g}..{SNR_RANGE[1]:g} dB; a quarter of each batch "
@@ -230,6 +299,7 @@ def train_remover(
             "batch_size": int(batch_size),
             "seed": int(seed),
             "synthetic_eog": float(synthetic_eog),
+            "context": bool(context),
             "final_loss": round(history["final_loss"], 5),
             "train_seconds": round(time.perf_counter() - start, 1),
         },

@@ -1,7 +1,8 @@
 """A compact 1D U-Net that maps a noisy EEG epoch to its clean estimate.
 
-Input ``(batch, 1, n)`` (``n`` a multiple of 8): one channel's epoch divided by its standard
-deviation. Output ``(batch, 1, n)``: the clean signal on the same scale. Three levels of
+Input ``(batch, in_channels, n)`` (``n`` a multiple of 8): one channel's epoch divided by its
+standard deviation and, with ``in_channels=2``, the mean of its neighbours on the same scale.
+Output ``(batch, 1, n)``: the channel's clean signal on the same scale. Three levels of
 two convolutions each, stride-2 pooling down and linear upsampling back, with skip
 connections, so every output sample sees about half a second on each side at 256 Hz.
 """
@@ -16,6 +17,7 @@ __all__ = ["build_remover"]
 def build_remover(
     widths: tuple[int, ...] | list[int] = (16, 24, 32, 48),
     kernel: int = 7,
+    in_channels: int = 1,
     **_: Any,
 ) -> Any:
     """Build the remover network (torch ``nn.Module``).
@@ -26,11 +28,13 @@ def build_remover(
         Feature maps per level, the last being the bottleneck. default: ``(16, 24, 32, 48)``.
     kernel : int
         Convolution width (odd). default: 7.
+    in_channels : int
+        1 (the channel) or 2 (the channel and its neighbours' mean). default: 1.
 
     Returns
     -------
     torch.nn.Module
-        Maps ``(batch, 1, n)`` to ``(batch, 1, n)``; ``n`` must be a multiple of 8.
+        Maps ``(batch, in_channels, n)`` to ``(batch, 1, n)``; ``n`` a multiple of 8.
     """
     import torch
     from torch import nn
@@ -50,7 +54,8 @@ def build_remover(
     class RemoverNet(nn.Module):
         def __init__(self) -> None:
             super().__init__()
-            self.down1, self.down2, self.down3 = double(1, w1), double(w1, w2), double(w2, w3)
+            self.down1 = double(int(in_channels), w1)
+            self.down2, self.down3 = double(w1, w2), double(w2, w3)
             self.bottom = double(w3, w4)
             self.up3, self.up2, self.up1 = (
                 double(w4 + w3, w3),
@@ -73,6 +78,6 @@ def build_remover(
             h = up(h, d2, self.up2)
             h = up(h, d1, self.up1)
             # Residual form: the network estimates the artifact and subtracts it.
-            return x - self.out(h)
+            return x[:, :1] - self.out(h)
 
     return RemoverNet()
