@@ -257,48 +257,38 @@ def _short(value: Any, items: int = 6) -> str:
     return str(value)
 
 
+# (detector, trace key, title, legend label, y label) of the traces drawn against time.
+_TRACES = (
+    ("imaging", "frame_quality", "Frame quality (1 = good)", "quality", "quality"),
+    ("fmri", "dvars", "DVARS", "DVARS", "DVARS"),
+    ("fmri", "fd", "Framewise displacement", "FD", "mm"),
+)
+_MAPS = (
+    ("imaging", "snr_map", "SNR map", "per-pixel SNR"),
+    ("fmri", "tsnr_map", "tSNR map", "tSNR"),
+)
+
+
 def trace_figures(qc: QCResult) -> list[dict[str, str]]:
     """Motion, frame-quality and SNR map for movies; DVARS, FD and tSNR map for fMRI."""
     out: list[dict[str, str]] = []
-    im = qc.traces.get("imaging")
-    if im:
-        marks = [e.onset for e in qc.events if e.kind in ("motion", "gap", "intensity_spike")]
-        if im.get("motion") is not None:
-            m = np.asarray(im["motion"], dtype=np.float64).reshape(len(im["motion"]), -1)
-            t = np.arange(len(m)) / qc.sampling_rate
-            lines = {"rows": m[:, 0], "columns": m[:, 1]} if m.shape[1] > 1 else {"shift": m[:, 0]}
-            out.append({"title": "Motion (pixels)", "image": fig.trace_figure(t, lines, "px")})
-        if im.get("frame_quality") is not None:
-            q = np.asarray(im["frame_quality"], dtype=np.float64)
-            t = np.arange(len(q)) / qc.sampling_rate
-            out.append(
-                {
-                    "title": "Frame quality (1 = good)",
-                    "image": fig.trace_figure(t, {"quality": q}, "quality", marks),
-                }
-            )
-        if im.get("snr_map") is not None:
-            out.append({"title": "SNR map", "image": fig.image_map(im["snr_map"], "per-pixel SNR")})
-    fm = qc.traces.get("fmri")
-    if fm:
-        marks = [e.onset for e in qc.events if e.kind in ("intensity_spike", "motion", "gap")]
-        if fm.get("dvars") is not None:
-            d = np.asarray(fm["dvars"], dtype=np.float64)
-            t = np.arange(len(d)) / qc.sampling_rate
-            out.append(
-                {"title": "DVARS", "image": fig.trace_figure(t, {"DVARS": d}, "DVARS", marks)}
-            )
-        if fm.get("fd") is not None:
-            d = np.asarray(fm["fd"], dtype=np.float64)
-            t = np.arange(len(d)) / qc.sampling_rate
-            out.append(
-                {
-                    "title": "Framewise displacement",
-                    "image": fig.trace_figure(t, {"FD": d}, "mm", marks),
-                }
-            )
-        if fm.get("tsnr_map") is not None:
-            out.append({"title": "tSNR map", "image": fig.image_map(fm["tsnr_map"], "tSNR")})
+    marks = [e.onset for e in qc.events if e.kind in ("motion", "gap", "intensity_spike")]
+    motion = qc.traces.get("imaging", {}).get("motion")
+    if motion is not None:
+        m = np.asarray(motion, dtype=np.float64).reshape(len(motion), -1)
+        t = np.arange(len(m)) / qc.sampling_rate
+        lines = {"rows": m[:, 0], "columns": m[:, 1]} if m.shape[1] > 1 else {"shift": m[:, 0]}
+        out.append({"title": "Motion (pixels)", "image": fig.trace_figure(t, lines, "px")})
+    for detector, key, title, label, ylabel in _TRACES:
+        values = qc.traces.get(detector, {}).get(key)
+        if values is not None:
+            y = np.asarray(values, dtype=np.float64)
+            t = np.arange(len(y)) / qc.sampling_rate
+            out.append({"title": title, "image": fig.trace_figure(t, {label: y}, ylabel, marks)})
+    for detector, key, title, caption in _MAPS:
+        image = qc.traces.get(detector, {}).get(key)
+        if image is not None:
+            out.append({"title": title, "image": fig.image_map(image, caption)})
     return out
 
 
