@@ -16,7 +16,7 @@ import numpy as np
 
 from ..core.timeseries import TimeSeries
 
-__all__ = ["RegressionFit", "fit_regression"]
+__all__ = ["RegressionFit", "fit_regression", "ridge_solve"]
 
 # Blocks of 1 s spread over at most this many seconds of the recording: enough samples for
 # tens of predictors, a bounded cost on hour-long files.
@@ -58,9 +58,14 @@ def _sample_blocks(ts: TimeSeries, rows: list[int]) -> tuple[np.ndarray, np.ndar
     return out - means, overall
 
 
-def _ridge(x: np.ndarray, y: np.ndarray, ridge: float) -> np.ndarray:
+def ridge_solve(x: np.ndarray, y: np.ndarray, ridge: float) -> np.ndarray:
+    """Weights of ``y`` on the columns of ``x``, the penalty ``ridge`` times the mean
+    eigenvalue of ``x.T @ x`` (so it does not depend on the signal's unit); raises
+    ``LinAlgError`` when singular."""
     gram = x.T @ x
     scale = np.trace(gram) / max(gram.shape[0], 1)
+    if not np.isfinite(scale) or scale <= 0:
+        raise np.linalg.LinAlgError("predictors carry no variance")
     gram += ridge * scale * np.eye(gram.shape[0])
     return np.linalg.solve(gram, x.T @ y)
 
@@ -121,7 +126,11 @@ def fit_regression(
     # Held-out check: fit on even blocks, score on odd ones.
     n_b, size = blocks.shape[0], blocks.shape[2]
     odd = np.repeat(np.arange(n_b) % 2 == 1, size)
-    w_half = _ridge(x[~odd][:, chosen], y[~odd], ridge)
+    try:
+        w_half = ridge_solve(x[~odd][:, chosen], y[~odd], ridge)
+        weights = ridge_solve(x[:, chosen], y, ridge)
+    except np.linalg.LinAlgError:
+        return RegressionFit(none, None, float("nan"), "its peers are flat: nothing to learn from")
     r = float(np.corrcoef(x[odd][:, chosen] @ w_half, y[odd])[0, 1])
     if not np.isfinite(r) or r < min_r:
         return RegressionFit(
@@ -130,6 +139,5 @@ def fit_regression(
             r,
             f"the other channels do not predict it (held-out r={r:.2f} < {min_r})",
         )
-    weights = _ridge(x[:, chosen], y, ridge)
     intercept = float(means[0] - means[1:][chosen] @ weights)
     return RegressionFit(np.asarray(peers)[chosen], weights, r, None, intercept)

@@ -28,6 +28,7 @@ import numpy as np
 from ..core.provenance import CorrectionStep, Region
 from ..core.timeseries import TimeSeries
 from ..core.validate import check_option, check_positive
+from ._regression import ridge_solve
 from .base import Step
 
 __all__ = ["GapFiller", "find_gaps"]
@@ -145,15 +146,12 @@ def _fill_spatial(
     y = window[ch].astype(np.float64)
     mx, my = x[known].mean(axis=0), y[known].mean()
     xc = x[known] - mx
-    gram = xc.T @ xc
-    scale = np.trace(gram) / len(others)
-    if not np.isfinite(scale) or scale <= 0:
-        return None
-    gram += ridge * scale * np.eye(len(others))
     try:
-        w = np.linalg.solve(gram, xc.T @ (y[known] - my))
+        w = ridge_solve(xc, y[known] - my, ridge)
     except np.linalg.LinAlgError:
         return None  # the temporal fill takes over
+    if not np.isfinite(w).all():
+        return None
     return (x[a:z] - mx) @ w + my
 
 
