@@ -105,3 +105,19 @@ def test_results_and_a_different_recording_are_refused(checked):
         build_report(qc, sim.data.pick(sim.data.ch_names[:4]))
     with pytest.raises(ParameterError, match="pass the recording that was checked"):
         build_report(qc, sim.data, corrected=sim.data.time_slice(0, 10))
+
+
+def test_examples_say_why_each_finding_was_made():
+    from neurolint.core.findings import Finding
+    from neurolint.reporting._content import _why
+
+    events = [
+        Finding(1.0, 0.5, "pop", ("Cz",), detector="rules",
+                extras={"feature": "step_z", "value": 9.0, "threshold": 5.0}),
+        Finding(3.0, 2.0, "anomaly", ("Cz",), detector="anomaly",
+                extras={"model": "anomaly", "score": 16.7, "threshold": 7.25,
+                        "features": {"log_rms": 5.7}}),
+    ]  # fmt: skip
+    qc = QCResult(score=50.0, sampling_rate=256.0, duration=10.0, events=events)
+    assert _why(qc, 0) == "rule: step_z = 9 against threshold 5"
+    assert "score 16.7 against threshold 7.25" in _why(qc, 1) and "log_rms 5.7" in _why(qc, 1)

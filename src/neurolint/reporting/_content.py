@@ -190,12 +190,19 @@ def example_figures(
 
 
 def _why(qc: QCResult, index: int) -> str:
-    x = qc.events[index].extras
+    e = qc.events[index]
+    x = e.extras
     if "feature" in x:
         value, threshold = x.get("value"), x.get("threshold")
         text = f"rule: {x['feature']}"
         if isinstance(value, (int, float)) and isinstance(threshold, (int, float)):
             text += f" = {value:.3g} against threshold {threshold:.3g}"
+        return text
+    if e.kind == "anomaly" and "score" in x:
+        text = f"{e.detector}: score {x['score']:.3g} against threshold {x.get('threshold', 0):.3g}"
+        features = x.get("features") or {}
+        if features:
+            text += "; most unusual: " + ", ".join(f"{k} {v:.3g}" for k, v in features.items())
         return text
     return ""
 
@@ -205,8 +212,8 @@ def _attribution(
 ) -> tuple[np.ndarray | None, str]:
     """The learned detector's integrated-gradients attribution on the shown channel."""
     e = qc.events[index]
-    if "model" not in e.extras:
-        return None, ""
+    if e.detector != "learned" or "model" not in e.extras:
+        return None, ""  # only the learned classifier has gradients to attribute
     try:
         ex = qc.explain(index, data=data)
     except (NeurolintError, RuntimeError, ValueError) as err:
