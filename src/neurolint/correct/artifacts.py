@@ -42,7 +42,7 @@ def denoise_epochs(
     context: np.ndarray | None = None,
     module: Any = None,
     model: str = "eeg-remover",
-    batch_size: int = 256,
+    batch_size: int = 64,
 ) -> np.ndarray:
     """Clean estimates of single-channel epochs at 256 Hz.
 
@@ -59,7 +59,7 @@ def denoise_epochs(
     model : str
         Registered model name or ``.safetensors`` path. default: ``"eeg-remover"``.
     batch_size : int
-        Epochs per forward pass. default: 256.
+        Epochs per forward pass (small batches stay in cache: faster on CPU). default: 64.
 
     Returns
     -------
@@ -75,22 +75,21 @@ def denoise_epochs(
         )
     net = module if module is not None else _module(model)
     std = x.std(axis=1, keepdims=True) + 1e-30
-    scaled = x / std
-    if _in_channels(net) == 2:
+    # One (n_epochs, n_inputs, n_samples) array, so that each batch is a view, not a copy.
+    inputs = np.zeros((x.shape[0], _in_channels(net), x.shape[1]), dtype=np.float32)
+    np.divide(x, std, out=inputs[:, 0])
+    if inputs.shape[1] == 2 and context is not None:
         from .training import CONTEXT_CLIP
 
-        ctx = np.zeros_like(scaled) if context is None else np.asarray(context, np.float32)
+        ctx = np.asarray(context, np.float32)
         if ctx.shape != x.shape:
             raise ShapeError(f"context has shape {ctx.shape}; expected {x.shape}, like noisy.")
-        ctx = np.clip(np.nan_to_num(ctx / std), -CONTEXT_CLIP, CONTEXT_CLIP)
-        scaled = np.stack([scaled, ctx.astype(np.float32)], axis=1)
-    else:
-        scaled = scaled[:, None]
+        inputs[:, 1] = np.clip(np.nan_to_num(ctx / std), -CONTEXT_CLIP, CONTEXT_CLIP)
     dev = next(net.parameters()).device
     out = np.empty(x.shape, dtype=np.float32)
     with torch.inference_mode():
         for i in range(0, len(x), batch_size):
-            xb = torch.from_numpy(np.ascontiguousarray(scaled[i : i + batch_size])).to(dev)
+            xb = torch.from_numpy(inputs[i : i + batch_size]).to(dev)
             out[i : i + batch_size] = net(xb)[:, 0].float().cpu().numpy()
     return out * std
 
