@@ -56,6 +56,7 @@ def test_context_mixtures_carry_the_artifact_as_a_neighbour_sees_it():
     gain = (ctx_art * art).sum(1) / (art * art).sum(1)
     assert np.allclose(ctx_art, gain[:, None] * art, atol=1e-4)  # same waveform, own gain
     assert (gain < 0).mean() > 0.05 and (gain > 0.4).mean() > 0.6
+    assert (gain > 1.2).mean() > 0.15  # anterior neighbours see more of the eyes
     *_, dropped = data.mix(
         np.random.default_rng(4), 300, kinds=("eog",), with_context=True, context_dropout=1.0
     )

@@ -78,6 +78,9 @@ def remover(
     synthetic_eog: float = typer.Option(
         0.5, "--synthetic-eog", help="Fraction of ocular mixtures with synthetic EOG epochs."
     ),
+    context: bool = typer.Option(
+        False, "--context/--no-context", help="Give the network its neighbours' mean too."
+    ),
 ) -> None:
     """Train the ocular/muscle artifact remover (the shipped recipe by default)."""
     from ..core.errors import InputNotFoundError, OutputExistsError
@@ -90,7 +93,13 @@ def remover(
             f"{out / 'eeg-remover.safetensors'} already exists; choose another --out."
         )
     path = train_remover(
-        source, steps=steps, seed=seed, out=out, progress=True, synthetic_eog=synthetic_eog
+        source,
+        steps=steps,
+        seed=seed,
+        out=out,
+        progress=True,
+        synthetic_eog=synthetic_eog,
+        context=context,
     )
     typer.echo(f"Wrote {path}")
 

@@ -86,8 +86,8 @@ def context_artifacts(
 ) -> np.ndarray:
     """The artifacts as the neighbours see them.
 
-    Ocular: the same waveform at a gain drawn in [0.4, 1.2] (a fifth of the time in
-    [-0.8, 0.4]: horizontal eye movements flip sign across the midline). Muscle: local, so
+    Ocular: the same waveform at a gain drawn log-uniformly in [0.4, 2.5] (a fifth of the
+    time in [-0.8, 0.4]: horizontal eye movements flip sign across the midline). Muscle: local, so
     a gain in [0.2, 1.0] on a mix of the same burst and another one, correlated by a random
     amount.
     """
@@ -99,7 +99,10 @@ def context_artifacts(
         if name == "eog":
             flip = rng.random(len(rows)) < 0.2
             m = len(rows)
-            gain = np.where(flip, rng.uniform(-0.8, 0.4, m), rng.uniform(0.4, 1.2, m))
+            # Log-uniform 0.4-2.5: a frontopolar channel's neighbours lie behind it (gain
+            # below 1), a frontal one's include the frontopolar row (gain above 1).
+            spread = np.exp(rng.uniform(np.log(0.4), np.log(2.5), m))
+            gain = np.where(flip, rng.uniform(-0.8, 0.4, m), spread)
             out[rows] = gain[:, None] * art[rows]
         else:
             other = pool[name][rng.integers(0, len(pool[name]), len(rows))]
