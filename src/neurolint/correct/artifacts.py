@@ -117,8 +117,7 @@ class ArtifactRemover(Step):
         Only around the assessment's findings (needs ``qc``), or over every channel and
         second of the recording. default: ``"findings"``. Seen one window at a time, slow
         potentials look like small blinks: "everywhere" cut a simulated P300's peak at Pz
-        from 8.6 to 5.2 µV in our tests (to 4.2 µV before the remover had neighbour
-        context), so keep it for data without such components.
+        from 8.6 to 5.1 µV in our tests, so keep it for data without such components.
     model : str
         Registered remover or ``.safetensors`` path. default: ``"eeg-remover"``.
     fade : float
