@@ -34,7 +34,8 @@ def _train_range_eog(n: int, sfreq: float) -> np.ndarray:
     rec = read(str(dm.SOURCE.resolve()))
     eog = rec.pick(["EOG1"]).get_data(0, round(TRAIN_STOP * rec.sampling_rate))[0]
     sos = butter(2, [0.3, 10.0], "bandpass", fs=rec.sampling_rate, output="sos")
-    eog = resample_poly(sosfiltfilt(sos, eog.astype(np.float64)), int(sfreq), int(rec.sampling_rate))
+    eog = sosfiltfilt(sos, eog.astype(np.float64))
+    eog = resample_poly(eog, int(sfreq), int(rec.sampling_rate))
     reps = int(np.ceil(n / len(eog)))
     tiled = np.concatenate([eog if i % 2 == 0 else eog[::-1] for i in range(reps)])
     return -tiled[:n]
