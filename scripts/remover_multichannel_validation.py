@@ -7,9 +7,10 @@ range (0-188.65 s), so that model choices can be made without looking at the tes
 
 Usage::
 
-    python scripts/remover_multichannel_validation.py MODEL.safetensors [MODEL ...]
+    python scripts/remover_multichannel_validation.py eeg-remover [DIR/eeg-remover.safetensors ...]
 
-Train candidates with ``neurolint train remover --source ... [--context] --out DIR``. Prints
+Models are registered names or weights with their card beside them; train candidates with
+``neurolint train remover --source ... [--context] --out DIR``. Prints
 CC, RRMSE_t and RRMSE_s over the 8 most frontal channels, averaged over the 6 cases, for
 the remover used on every window.
 """
