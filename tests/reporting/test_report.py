@@ -91,12 +91,24 @@ def test_report_refuses_to_overwrite_and_wants_html(checked, tmp_path):
         build_report({"score": 3})
 
 
-def test_a_probe_report_reads_a_bounded_part_of_the_recording():
+def test_a_probe_report_reads_a_bounded_part_of_the_recording(monkeypatch):
     from neurolint.simulate import simulate_ephys
 
     ts = simulate_ephys("neuropixels", duration=2.0, n_channels=96, seed=1).data
-    page = build_report(nl.check(ts), ts)
+    qc = nl.check(ts)
+    reads = []
+    original = TimeSeries.get_data
+
+    def counted(self, start=None, stop=None, channels=None, **kw):
+        out = original(self, start, stop, channels, **kw)
+        reads.append(out.shape)
+        return out
+
+    monkeypatch.setattr(TimeSeries, "get_data", counted)
+    page = build_report(qc, ts)
     assert '<section id="spectra">' in page and "extracellular" in page
+    # Spectra take at most 64 of the 96 channels and 2^16 samples per read.
+    assert reads and max(c for c, _ in reads) <= 64 and max(n for _, n in reads) <= 2**16
 
 
 def test_results_and_a_different_recording_are_refused(checked):

@@ -16,7 +16,7 @@ import numpy as np
 
 from ..core.timeseries import TimeSeries
 
-__all__ = ["RegressionFit", "fit_regression", "ridge_solve"]
+__all__ = ["RegressionFit", "fit_regression", "ridge_solve", "sample_blocks"]
 
 # Blocks of 1 s spread over at most this many seconds of the recording: enough samples for
 # tens of predictors, a bounded cost on hour-long files.
@@ -42,9 +42,10 @@ class RegressionFit:
         self.reason = reason
 
 
-def _sample_blocks(ts: TimeSeries, rows: list[int]) -> tuple[np.ndarray, np.ndarray]:
+def sample_blocks(ts: TimeSeries, rows: list[int]) -> tuple[np.ndarray, np.ndarray, list[int]]:
     """``(n_blocks, len(rows), block)`` float64 spread over the file, demeaned per block
-    (so slow drifts do not drive the fit), and each row's overall mean."""
+    (so slow drifts do not drive the fit), each row's overall mean, and ``rows``: read
+    once, shared by every bad channel of a type."""
     block = max(8, round(_BLOCK_SECONDS * ts.sampling_rate))
     n_blocks = ts.n_samples // block
     take = min(n_blocks, int(_MAX_SECONDS / _BLOCK_SECONDS))
@@ -55,7 +56,7 @@ def _sample_blocks(ts: TimeSeries, rows: list[int]) -> tuple[np.ndarray, np.ndar
     out = np.nan_to_num(out, nan=0.0, posinf=0.0, neginf=0.0)
     means = out.mean(axis=2, keepdims=True)
     overall = means.mean(axis=0)[:, 0] if len(out) else np.zeros(len(rows))
-    return out - means, overall
+    return out - means, overall, list(rows)
 
 
 def ridge_solve(x: np.ndarray, y: np.ndarray, ridge: float) -> np.ndarray:
@@ -75,6 +76,7 @@ def fit_regression(
     bad: int,
     peers: list[int],
     *,
+    sample: tuple[np.ndarray, np.ndarray, list[int]] | None = None,
     n_neighbours: int = 16,
     ridge: float = 1e-2,
     min_r: float = 0.1,
@@ -89,6 +91,9 @@ def fit_regression(
         Index of the channel to repair.
     peers : list of int
         Good channels of the same type to learn from.
+    sample : tuple | None
+        :func:`sample_blocks` of rows including ``bad`` and ``peers``, to share one read
+        among several bad channels. default: ``None`` (read here).
     n_neighbours : int
         How many of the peers, the most correlated with the bad channel, enter the
         regression. default: 16.
@@ -106,7 +111,9 @@ def fit_regression(
         ``reason`` when the channel cannot be learned) and the held-out correlation.
     """
     none = np.array([], dtype=np.int64)
-    blocks, means = _sample_blocks(ts, [bad, *peers])
+    blocks, means, rows = sample if sample is not None else sample_blocks(ts, [bad, *peers])
+    where = [rows.index(r) for r in (bad, *peers)]
+    blocks, means = blocks[:, where], means[where]
     if len(blocks) < 4:
         return RegressionFit(none, None, float("nan"), "recording too short to learn from")
     # Robust to transients: blocks where the bad channel's power is far above its median

@@ -199,11 +199,12 @@ class ArtifactRemover(Step):
         self.windows_ = np.array(rows, dtype=np.int64).reshape(-1, 3)
         self.context_ = False
         if self.skipped_ is None:
-            from ._context import eeg_neighbours
-
             # A missing or corrupt model fails here, not mid-write.
             self.context_ = _in_channels(_module(self.model)) == 2
-            self.neighbours_ = eeg_neighbours(ts.channels, eeg)
+            if self.context_:
+                from ._context import eeg_neighbours
+
+                self.neighbours_ = eeg_neighbours(ts.channels, eeg)
         return self
 
     def _starts(self, a: int, z: int, n: int) -> list[int]:

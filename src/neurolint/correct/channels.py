@@ -94,6 +94,7 @@ class ChannelRepair(Step):
         types = ts.channels.types
         bad_set = {names.index(b) for b in wanted}
         rows: dict[int, tuple[np.ndarray, np.ndarray, float]] = {}
+        samples: dict[str, tuple] = {}
         for b in wanted:
             if types[names.index(b)] not in _DATA:
                 self.not_repaired_[b] = f"a {types[names.index(b)]} channel: not repaired"
@@ -114,9 +115,13 @@ class ChannelRepair(Step):
             if len(peers) < 3:
                 self.not_repaired_[b] = f"only {len(peers)} good {types[i]} channels to learn from"
                 continue
-            from ._regression import fit_regression
+            from ._regression import fit_regression, sample_blocks
 
-            fit = fit_regression(ts, i, peers)
+            if types[i] not in samples:
+                # One read of the type's channels serves all its bad channels.
+                same = [j for j, t in enumerate(types) if t == types[i]]
+                samples[types[i]] = sample_blocks(ts, same)
+            fit = fit_regression(ts, i, peers, sample=samples[types[i]])
             if fit.weights is None:
                 self.not_repaired_[b] = str(fit.reason)
                 continue

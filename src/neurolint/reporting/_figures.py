@@ -108,8 +108,9 @@ def quality_heatmap(
         step = max(1, int(np.ceil(n_ch / 40)))
         ticks = list(range(0, n_ch, step))
         ax.set_yticks(ticks, [_label(ch_names[i]) for i in ticks], fontsize=6)
+        shown_bad = {_label(b) for b in bad}
         for label in ax.get_yticklabels():
-            if label.get_text() in {_label(b) for b in bad}:
+            if label.get_text() in shown_bad:
                 label.set_color("#B00020")
                 label.set_fontweight("bold")
         ax.set_xlabel("time (s)")
