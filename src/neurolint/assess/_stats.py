@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
-__all__ = ["row_median"]
+__all__ = ["row_median", "row_nanmedian", "zero_phase"]
 
 
 def row_median(x: np.ndarray, max_samples: int = 2048) -> np.ndarray:
@@ -17,3 +19,50 @@ def row_median(x: np.ndarray, max_samples: int = 2048) -> np.ndarray:
     """
     stride = max(1, -(-x.shape[-1] // max_samples))
     return np.median(x[..., ::stride], axis=-1)
+
+
+def row_nanmedian(x: np.ndarray, max_samples: int = 2048) -> np.ndarray:
+    """:func:`row_median` ignoring NaN: NaN for a row whose sampled values are all NaN.
+
+    A row that is finite on only a few samples may miss them all in the stride; those rows
+    (rare: mostly missing channels) take the median of every finite sample instead.
+    """
+    stride = max(1, -(-x.shape[-1] // max_samples))
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN rows
+        med = np.nanmedian(x[..., ::stride], axis=-1)
+        if stride > 1:
+            empty = np.isnan(med) & ~np.isnan(x).all(axis=-1)
+            if empty.any():
+                med[empty] = np.nanmedian(x[empty], axis=-1)
+    return med
+
+
+def zero_phase(x: np.ndarray, sos: np.ndarray, sfreq: float) -> np.ndarray:
+    """``x`` filtered forward and backward by ``sos`` along its last axis, through the FFT.
+
+    The same magnitude response as :func:`scipy.signal.sosfiltfilt` (``|H|^2``, no phase
+    shift), about three times faster on channel blocks because one transform pair replaces
+    two passes of every second-order section. Each end is padded with one second of odd
+    extension (as ``sosfiltfilt`` pads, only longer) so the circular transform does not wrap
+    one end into the other; callers keep their own margins for samples near chunk edges.
+
+    Returns
+    -------
+    numpy.ndarray of float32, the shape of ``x``
+    """
+    from scipy import fft
+    from scipy.signal import sosfreqz
+
+    x = np.asarray(x, dtype=np.float32)
+    n = x.shape[-1]
+    pad = min(n - 1, round(sfreq))
+    if pad > 0:
+        head = 2 * x[..., :1] - x[..., pad:0:-1]
+        tail = 2 * x[..., -1:] - x[..., -2 : -pad - 2 : -1]
+        x = np.concatenate((head, x, tail), axis=-1)
+    size = fft.next_fast_len(x.shape[-1], real=True)
+    _, h = sosfreqz(sos, worN=np.fft.rfftfreq(size, 1.0 / sfreq), fs=sfreq)
+    gain = (h.real**2 + h.imag**2).astype(np.float32)
+    y = fft.irfft(fft.rfft(x, size, axis=-1) * gain, size, axis=-1)
+    return y[..., pad : pad + n]

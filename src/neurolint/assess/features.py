@@ -35,6 +35,7 @@ import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 
@@ -115,29 +116,43 @@ class WindowFeatures:
         )
 
 
-def _spectral(x: np.ndarray, sfreq: float) -> dict[str, np.ndarray]:
-    """Band powers of ``x`` ``(..., n)`` from one Hann-windowed FFT per row."""
-    n = x.shape[-1]
-    taper = np.hanning(n).astype(np.float32)
-    spec = np.fft.rfft(x * taper, axis=-1)
-    power = (spec.real**2 + spec.imag**2).astype(np.float32)
-    # Scale so the sum over bins is the mean squared amplitude (Parseval with the taper).
-    power *= 2.0 / (n * float(np.sum(taper**2)))
+@lru_cache(maxsize=16)
+def _band_matrix(n: int, sfreq: float) -> tuple[tuple[str, ...], np.ndarray, np.ndarray]:
+    """Names, a ``(n_bins, n_names)`` 0/1 matrix summing each band's FFT bins, and which
+    names are ratios to total power; all of :func:`_spectral`'s bands in one product."""
     freqs = np.fft.rfftfreq(n, 1.0 / sfreq)
-    total = power[..., 1:].sum(-1) + 1e-30
-    out: dict[str, np.ndarray] = {"lf_power": power[..., (freqs > 0) & (freqs < 2.0)].sum(-1)}
+    cols: dict[str, np.ndarray] = {"lf_power": (freqs > 0) & (freqs < 2.0)}
     for name, (lo, hi) in BANDS.items():
-        out[f"band_{name}"] = power[..., (freqs >= lo) & (freqs < hi)].sum(-1)
+        cols[f"band_{name}"] = (freqs >= lo) & (freqs < hi)
     mains = np.zeros_like(freqs, dtype=bool)
     for base in (50.0, 60.0):
         near = np.zeros_like(freqs, dtype=bool)
         for harmonic in np.arange(base, sfreq / 2, base):
             near |= np.abs(freqs - harmonic) <= 1.0
             mains |= np.abs(freqs - harmonic) <= 2.0
-        out[f"line_{int(base)}"] = power[..., near].sum(-1) / total
-    hf = (freqs >= 20.0) & (freqs <= 0.45 * sfreq) & ~mains
-    out["hf_power"] = power[..., hf].sum(-1)
-    return out
+        cols[f"line_{int(base)}"] = near
+    cols["hf_power"] = (freqs >= 20.0) & (freqs <= 0.45 * sfreq) & ~mains
+    cols["_total"] = freqs > 0
+    names = tuple(cols)
+    ratio = np.array([name.startswith("line_") for name in names])
+    return names, np.stack(list(cols.values()), axis=1).astype(np.float32), ratio
+
+
+def _spectral(x: np.ndarray, sfreq: float) -> dict[str, np.ndarray]:
+    """Band powers of ``x`` ``(..., n)`` from one Hann-windowed FFT per row."""
+    from scipy import fft
+
+    n = x.shape[-1]
+    taper = np.hanning(n).astype(np.float32)
+    spec = fft.rfft(x * taper, axis=-1)
+    power = (spec.real**2 + spec.imag**2).astype(np.float32)
+    # Scale so the sum over bins is the mean squared amplitude (Parseval with the taper).
+    power *= 2.0 / (n * float(np.sum(taper**2)))
+    names, bands, ratio = _band_matrix(n, float(sfreq))
+    sums = power @ bands  # every band at once: one matrix product instead of masked copies
+    total = sums[..., -1:] + 1e-30
+    sums[..., ratio] /= total
+    return {name: sums[..., i] for i, name in enumerate(names[:-1])}
 
 
 def _block_features(block: np.ndarray, sfreq: float, scale: float) -> dict[str, np.ndarray]:

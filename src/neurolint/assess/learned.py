@@ -61,7 +61,7 @@ MODEL_RATE = 256.0
 SEGMENT = 64  # model samples per output segment (0.25 s)
 N_NEIGHBOURS = 4
 MIN_RATE = 100.0
-_MARGIN_S = 4.0  # context on each side of a chunk: pooling (±1.5 s) + moving mean + filters
+_MARGIN_S = 3.0  # context each side of a chunk: pooling (±1.5 s), moving mean (±0.5 s), convs
 _COMPRESS = 20.0
 
 

@@ -20,7 +20,7 @@ import numpy as np
 
 from ..core.findings import Finding
 from ..core.timeseries import TimeSeries
-from ._stats import row_median
+from ._stats import row_median, row_nanmedian, zero_phase
 from .base import runs
 
 __all__ = ["ECG_DEFAULTS", "ecg_rule"]
@@ -58,22 +58,20 @@ def _read(ts, channels, start, stop, margin):
     missing = np.isnan(x) | (x == 0)
     if missing.any():
         with np.errstate(all="ignore"):
-            med = np.nan_to_num(np.nanmedian(np.where(missing, np.nan, x), axis=1))
+            med = np.nan_to_num(row_nanmedian(np.where(missing, np.nan, x)))
         x = np.where(missing, med[:, None], x)
     return x, missing, start - lo
 
 
 def _chunks(ts, channels, sos, chunk_s):
     """Yield ``(start, stop, band-passed core, usable-sample mask)`` chunk by chunk."""
-    from scipy.signal import sosfiltfilt
-
     sfreq = ts.sampling_rate
     core = max(1, round(chunk_s * sfreq))
     margin = round(2.0 * sfreq)
     for start in range(0, ts.n_times, core):
         stop = min(ts.n_times, start + core)
         x, missing, off = _read(ts, channels, start, stop, margin)
-        y = sosfiltfilt(sos, x, axis=1) if x.shape[1] > 15 else np.zeros_like(x)
+        y = zero_phase(x, sos, sfreq) if x.shape[1] > 15 else np.zeros_like(x)
         y = y[:, off : off + stop - start]
         scale = 1.4826 * row_median(np.abs(y))[:, None] + 1e-30
         # Artifacts (muscle, pops, clipping) and gaps stay out of covariance and trace.

@@ -3,7 +3,9 @@
 One chunked pass over the recording (:func:`scan`) finds gaps and clipping plateaus at exact
 sample boundaries and reduces every channel to a few envelopes sampled in bins of about
 20 ms (slow signal, high-frequency power, largest step); the rules then
-work on those envelopes, which are ~5-50x smaller than the data.
+work on those envelopes, which are ~5-50x smaller than the data. Long recordings are taken
+in segments of :data:`SEGMENT_S` (with context on both sides), so memory stays bounded by
+the segment whatever the recording's length.
 
 ==========  ==================================================================================
 kind        rule (feature vs threshold)
@@ -29,13 +31,14 @@ ecg         noise-whitened spatial filter for the cardiac field, QRS-matched, su
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from ..core.findings import Finding
 from ..core.timeseries import TimeSeries
-from ._stats import row_median
+from ..core.validate import check_positive
+from ._stats import row_median, row_nanmedian, zero_phase
 from .base import runs
 from .neighbours import neighbours
 from .rules_ecg import ecg_rule
@@ -59,6 +62,8 @@ EVENT_DEFAULTS: dict[str, float] = {
 }
 
 BIN_S = 0.02  # envelope resolution (s)
+SEGMENT_S = 600.0  # envelope rules see at most this much at once (memory bound)
+SEGMENT_MARGIN_S = 30.0  # context read on each side of a segment
 
 
 def _conf(value: float, threshold: float) -> float:
@@ -120,7 +125,7 @@ def scan(
     chunk_s: float = 30.0,
 ) -> Scan:
     """One chunked pass over ``channels`` of ``ts`` (indices), see the module docstring."""
-    from scipy.signal import butter, iirnotch, sosfiltfilt, tf2sos
+    from scipy.signal import butter, iirnotch, tf2sos
 
     sfreq = ts.sampling_rate
     b = max(1, round(BIN_S * sfreq))
@@ -159,10 +164,7 @@ def scan(
             if ok.all():
                 med = row_median(x).astype(np.float32)
             else:
-                med = np.array(
-                    [np.median(row[m]) if m.any() else 0.0 for row, m in zip(x, ok, strict=True)],
-                    np.float32,
-                )
+                med = np.nan_to_num(row_nanmedian(np.where(ok, x, np.nan))).astype(np.float32)
         x = np.where(np.isnan(x) | gap[None], med[:, None], x)
         core_x = x[:, c0:c1]
         # Plateaus at an extreme: identical consecutive samples far from the median.
@@ -185,7 +187,7 @@ def scan(
         step[:, bins] = _binned(d, "absmax", nb, b)
         gap_bins[bins] = _binned(gap[c0:c1].astype(np.float32)[None], "max", nb, b)[0] > 0
         if sos_hf is not None and x.shape[1] > 30:
-            y = sosfiltfilt(sos_hf, x, axis=1).astype(np.float32)[:, c0:c1]
+            y = zero_phase(x, sos_hf, sfreq)[:, c0:c1]
             hf[:, bins] = _binned(y * y, "mean", nb, b)
     out.slow, out.hf, out.step, out.gap_bins = slow, hf, step, gap_bins
     return out
@@ -524,26 +526,16 @@ def _movement_rule(s: Scan, t: dict, names, slow_hp, nbrs, exclude) -> list[Find
     return out
 
 
-def event_rules(
-    ts: TimeSeries,
-    feats,
-    good: np.ndarray,
-    thresholds: dict[str, float],
-    line_freq: float,
+def _segment_rules(
+    ts: TimeSeries, idx: np.ndarray, names: list[str], t: dict[str, float], line_freq: float
 ) -> list[Finding]:
-    """All event rules on the ``good`` channels (boolean mask) of ``ts``."""
-    t = thresholds
-    idx = np.flatnonzero(good)
-    if len(idx) == 0:
-        return []
-    names = [ts.ch_names[i] for i in idx]
+    """The envelope rules (everything but line noise and ECG) on one stretch of ``ts``."""
     s = scan(ts, idx, line_freq, t)
     info = ts.channels.subset(idx)
     nbrs = neighbours(info, 4)
     events = _gap_rule(s, t)
     events += _saturation_rule(s, t, names)
     hard = _busy(s, events, 0.15) | s.gap_bins
-    events += _line_rule(feats, t, ts.ch_names, good, line_freq)
     slow_hp = _highpass_bins(s, 0.2)
     front, back, left, right = _frontal_sets(info.positions, names, info.types)
     blinks = _blink_rule(s, t, names, front, back, hard)
@@ -553,5 +545,78 @@ def event_rules(
     muscle = _muscle_rule(s, t, names, hard | _busy(s, pops, 0.1))
     wide = _busy(s, [e for e in events if e.kind in ("saturation", "gap")], 1.0)
     movement = _movement_rule(s, t, names, slow_hp, nbrs, hard | eye | wide)
-    events += blinks + saccades + pops + muscle + movement + ecg_rule(ts, idx, t)
+    return events + blinks + saccades + pops + muscle + movement
+
+
+def _clip(e: Finding, lo: float, hi: float) -> Finding | None:
+    """``e`` cut to ``[lo, hi)`` seconds, or ``None`` if nothing of it lies there."""
+    on, off = max(e.onset, lo), min(e.offset, hi)
+    if off <= on:
+        return None
+    return replace(e, onset=on, duration=off - on)
+
+
+def _join(pieces: list[Finding], cuts: list[float]) -> list[Finding]:
+    """Join pieces of one kind that meet at a segment boundary in ``cuts``: one event."""
+    at = set(cuts)
+    out: list[Finding] = []
+    for e in sorted(pieces, key=lambda e: (e.kind, e.onset)):
+        prev = out[-1] if out else None
+        if prev is not None and prev.kind == e.kind and e.onset in at and prev.offset == e.onset:
+            best = prev if prev.extras.get("value", 0) >= e.extras.get("value", 0) else e
+            out[-1] = replace(
+                best,
+                onset=prev.onset,
+                duration=e.offset - prev.onset,
+                channels=tuple(sorted(set(prev.channels) | set(e.channels))),
+                confidence=max(prev.confidence, e.confidence),
+            )
+        else:
+            out.append(e)
+    return out
+
+
+def event_rules(
+    ts: TimeSeries,
+    feats,
+    good: np.ndarray,
+    thresholds: dict[str, float],
+    line_freq: float,
+    *,
+    segment_s: float = SEGMENT_S,
+) -> list[Finding]:
+    """All event rules on the ``good`` channels (boolean mask) of ``ts``.
+
+    The envelope rules run on segments of ``segment_s`` seconds (each read with
+    :data:`SEGMENT_MARGIN_S` of context on both sides), so memory is bounded by the segment,
+    not the recording; their baselines (a channel's typical high-frequency power, step size
+    and slow spread) are those of the segment, which also follows slow changes over a long
+    recording. Findings are cut to their segment and pieces meeting at a boundary joined.
+    """
+    t = thresholds
+    idx = np.flatnonzero(good)
+    if len(idx) == 0:
+        return []
+    names = [ts.ch_names[i] for i in idx]
+    sfreq = ts.sampling_rate
+    n = ts.n_times
+    seg = max(1, round(check_positive("segment_s", segment_s) * sfreq))
+    margin = round(SEGMENT_MARGIN_S * sfreq)
+    if n <= seg + margin:
+        pieces = _segment_rules(ts, idx, names, t, line_freq)
+        cuts: list[float] = []
+    else:
+        pieces, cuts = [], []
+        for a in range(0, n, seg):
+            b = min(n, a + seg)
+            lo, hi = max(0, a - margin), min(n, b + margin)
+            shift = lo / sfreq
+            for e in _segment_rules(ts.frame_slice(lo, hi), idx, names, t, line_freq):
+                e = _clip(replace(e, onset=e.onset + shift), a / sfreq, b / sfreq)
+                if e is not None:
+                    pieces.append(e)
+            if b < n:
+                cuts.append(b / sfreq)
+    events = _join(pieces, cuts)
+    events += _line_rule(feats, t, ts.ch_names, good, line_freq) + ecg_rule(ts, idx, t)
     return sorted(events, key=lambda e: (e.onset, e.kind))
