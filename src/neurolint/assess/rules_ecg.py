@@ -51,14 +51,14 @@ def _pattern(ts: TimeSeries, channels: np.ndarray) -> np.ndarray:
 
 
 def _read(ts, channels, start, stop, margin):
-    """Chunk ``[start, stop)`` with ``margin`` samples each side (float64), NaN and exact
+    """Chunk ``[start, stop)`` with ``margin`` samples each side (float32), NaN and exact
     zeros (dropouts) replaced by each channel's median; also the missing-sample mask."""
     lo, hi = max(0, start - margin), min(ts.n_times, stop + margin)
-    x = ts.get_data(lo, hi, channels=channels).astype(np.float64)
+    x = ts.get_data(lo, hi, channels=channels).astype(np.float32, copy=False)
     missing = np.isnan(x) | (x == 0)
     if missing.any():
         with np.errstate(all="ignore"):
-            med = np.nan_to_num(row_nanmedian(np.where(missing, np.nan, x)))
+            med = np.nan_to_num(row_nanmedian(np.where(missing, np.nan, x))).astype(np.float32)
         x = np.where(missing, med[:, None], x)
     return x, missing, start - lo
 
@@ -90,7 +90,7 @@ def _component(ts, channels, sos, w, spans):
     margin = round(2.0 * ts.sampling_rate)
     for start, stop in spans:
         x, _, off = _read(ts, channels, start, stop, margin)
-        z = w @ x
+        z = (w.astype(np.float32) @ x).astype(np.float64)
         y = sosfiltfilt(sos, z) if z.shape[0] > 15 else np.zeros_like(z)
         yield start, stop, y[off : off + stop - start]
 
