@@ -82,6 +82,16 @@ def test_chunked_result_equals_whole_recording(sim):
     assert [(e.kind, e.onset, e.duration) for e in a] == [(e.kind, e.onset, e.duration) for e in b]
 
 
+def test_chunks_side_by_side_give_the_same_probabilities_and_restore_torch_threads(sim):
+    import torch
+
+    threads = torch.get_num_threads()
+    one, _ = LearnedDetector(chunk_duration=7).predict_proba(sim.data)
+    two, _ = LearnedDetector(chunk_duration=7, n_jobs=2).predict_proba(sim.data)
+    np.testing.assert_allclose(two, one, atol=1e-5)
+    assert torch.get_num_threads() == threads
+
+
 def test_input_is_not_modified_and_nan_only_data_works():
     data = np.full((4, 2560), np.nan, dtype=np.float32)
     ts = TimeSeries(data, 256.0, ["a", "b", "c", "d"])

@@ -340,7 +340,8 @@ class LearnedDetector:
     batch_size : int
         Channels per forward pass (32 keeps a batch in cache). default: 32.
     n_jobs : int | None
-        Torch CPU threads (``None``: torch's default). default: ``None``.
+        Chunks processed side by side, each on one torch thread (``-1``: one per core;
+        ``None``: one chunk at a time on torch's default threads). default: ``None``.
     chunk_duration : float
         Seconds of recording processed at a time (memory bound). default: 60.
 
@@ -408,18 +409,31 @@ class LearnedDetector:
         margin = -(-round(_MARGIN_S * grid.sfreq) // unit) * unit
         batch = int(check_positive("batch_size", self.batch_size))
         probs = np.empty((n_seg, ts.n_channels, len(KINDS)), dtype=np.float32)
-        threads = _Threads(self.n_jobs)
-        with threads:
-            for start in range(0, n, core):
-                stop = min(n, start + core)
-                r0, r1 = max(0, start - margin), min(n, stop + margin)
-                x, miss = prepare(ts.get_data(r0, r1), grid, scale)
-                ctx = _pad_to_segments(contexts(x, miss, nbrs))
-                p = _run_model(module, ctx, batch)  # (n_ch, segments of the read, kinds)
-                s0 = (r0 * grid.up // grid.down) // SEGMENT
-                g0 = (start * grid.up // grid.down) // SEGMENT
-                g1 = n_seg if stop == n else (stop * grid.up // grid.down) // SEGMENT
-                probs[g0:g1] = p[:, g0 - s0 : g1 - s0].transpose(1, 0, 2)
+
+        def chunk(start: int) -> None:
+            stop = min(n, start + core)
+            r0, r1 = max(0, start - margin), min(n, stop + margin)
+            x, miss = prepare(ts.get_data(r0, r1), grid, scale)
+            ctx = _pad_to_segments(contexts(x, miss, nbrs))
+            p = _run_model(module, ctx, batch)  # (n_ch, segments of the read, kinds)
+            s0 = (r0 * grid.up // grid.down) // SEGMENT
+            g0 = (start * grid.up // grid.down) // SEGMENT
+            g1 = n_seg if stop == n else (stop * grid.up // grid.down) // SEGMENT
+            probs[g0:g1] = p[:, g0 - s0 : g1 - s0].transpose(1, 0, 2)  # disjoint rows
+
+        starts = range(0, n, core)
+        workers = _workers(self.n_jobs, len(starts))
+        # Several chunks side by side, each on one torch thread: for a net this small that
+        # keeps every core busy, where threads inside each convolution mostly wait.
+        with _Threads(None if self.n_jobs is None else 1):
+            if workers == 1:
+                for start in starts:
+                    chunk(start)
+            else:
+                from concurrent.futures import ThreadPoolExecutor
+
+                with ThreadPoolExecutor(workers, thread_name_prefix="neurolint-cnn") as pool:
+                    list(pool.map(chunk, starts))
         return probs, np.arange(n_seg) * grid.hop
 
     def detect(self, ts: Any) -> Detection:
@@ -499,22 +513,29 @@ class LearnedDetector:
         return _grid(float(ts.sampling_rate))
 
 
+def _workers(n_jobs: int | None, n_chunks: int) -> int:
+    """Chunks run side by side: ``n_jobs`` (``-1``: every core), at most one per chunk."""
+    if n_jobs is None:
+        return 1
+    import os
+
+    n = (os.cpu_count() or 1) if n_jobs == -1 else int(n_jobs)
+    return max(1, min(n, n_chunks))
+
+
 class _Threads:
     """Temporarily set torch's CPU thread count (``None``: leave it)."""
 
-    def __init__(self, n_jobs: int | None) -> None:
-        self.n_jobs = n_jobs
+    def __init__(self, n_threads: int | None) -> None:
+        self.n_threads = n_threads
 
     def __enter__(self) -> None:
         self._old = None
-        if self.n_jobs is not None:
-            import os
-
+        if self.n_threads is not None:
             import torch
 
             self._old = torch.get_num_threads()
-            n = (os.cpu_count() or 1) if self.n_jobs == -1 else int(self.n_jobs)
-            torch.set_num_threads(max(1, n))
+            torch.set_num_threads(max(1, int(self.n_threads)))
 
     def __exit__(self, *exc: object) -> None:
         if self._old is not None:

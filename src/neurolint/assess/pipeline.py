@@ -8,8 +8,9 @@ import math
 import os
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
+from contextlib import contextmanager
 from dataclasses import replace
 from typing import Any
 
@@ -79,6 +80,35 @@ def _build(name: str, options: dict[str, Any]):
         raise ParameterError(f"Unknown detector {name!r}; choose from {', '.join(DETECTORS)}.")
     module, cls = DETECTORS[name].split(":")
     return getattr(importlib.import_module(f"neurolint.assess.{module}"), cls)(**options)
+
+
+#: Detectors that run torch models, and those whose work splits into parallel chunks.
+_TORCH_USERS = {"learned", "anomaly"}
+_CHUNK_PARALLEL = {"learned"}
+
+
+def _with_jobs(name: str, options: dict[str, Any], workers: int) -> dict[str, Any]:
+    """``options`` with ``n_jobs=workers`` for a chunk-parallel detector, unless given."""
+    options = dict(options)
+    if workers > 1 and name in _CHUNK_PARALLEL:
+        options.setdefault("n_jobs", workers)
+    return options
+
+
+@contextmanager
+def _torch_threads(n: int | None) -> Iterator[None]:
+    """Torch's CPU threads set to ``n`` for the block (``None``: untouched)."""
+    if n is None:
+        yield
+        return
+    import torch
+
+    old = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(old)
 
 
 def _check_input(data: Any) -> None:
@@ -231,8 +261,8 @@ def check(
     unknown = sorted(set(options) - set(DETECTORS))
     if unknown:
         raise ParameterError(f"options for unknown detector(s) {', '.join(unknown)}.")
-    built = [_build(name, dict(options.get(name, {}))) for name in names]
-    workers = min(len(built), job_options(n_jobs=n_jobs).workers)
+    workers = min(len(names), job_options(n_jobs=n_jobs).workers)
+    built = [_build(name, _with_jobs(name, options.get(name, {}), workers)) for name in names]
     bar = _Stages(len(built), progress_bar)
     timings: dict[str, float] = {}
 
@@ -252,7 +282,9 @@ def check(
                 bar.advance()
         else:
             bar.start(", ".join(names))
-            results = _run_in_threads(data, names, built, run, workers, bar)
+            # One torch thread each: detectors (and the CNN's chunks) already fill the cores.
+            with _torch_threads(1 if _TORCH_USERS & set(names) else None):
+                results = _run_in_threads(data, names, built, run, workers, bar)
     bar.stop()
     timings = {name: timings[name] for name in names}
 
