@@ -1,6 +1,8 @@
-"""Robust statistics of long rows, cheap enough to take once per chunk."""
+"""Robust statistics of long rows and zero-phase filtering of channel blocks, cheap per chunk."""
 
 from __future__ import annotations
+
+from functools import lru_cache
 
 import numpy as np
 
@@ -60,7 +62,6 @@ def zero_phase(x: np.ndarray, sos: np.ndarray, sfreq: float) -> np.ndarray:
     numpy.ndarray of float32, the shape of ``x``
     """
     from scipy import fft
-    from scipy.signal import sosfreqz
 
     x = np.asarray(x, dtype=np.float32)
     n = x.shape[-1]
@@ -70,7 +71,19 @@ def zero_phase(x: np.ndarray, sos: np.ndarray, sfreq: float) -> np.ndarray:
         tail = 2 * x[..., -1:] - x[..., -2 : -pad - 2 : -1]
         x = np.concatenate((head, x, tail), axis=-1)
     size = fft.next_fast_len(x.shape[-1], real=True)
-    _, h = sosfreqz(sos, worN=np.fft.rfftfreq(size, 1.0 / sfreq), fs=sfreq)
-    gain = (h.real**2 + h.imag**2).astype(np.float32)
+    sos = np.ascontiguousarray(sos, dtype=np.float64)
+    gain = _power_gain(sos.tobytes(), sos.shape[0], size, float(sfreq))
     y = fft.irfft(fft.rfft(x, size, axis=-1) * gain, size, axis=-1)
     return y[..., pad : pad + n]
+
+
+@lru_cache(maxsize=32)
+def _power_gain(sos: bytes, n_sections: int, size: int, sfreq: float) -> np.ndarray:
+    """``|H|^2`` of a filter at the ``rfft`` frequencies of ``size`` points (chunks repeat)."""
+    from scipy.signal import sosfreqz
+
+    coefs = np.frombuffer(sos, dtype=np.float64).reshape(n_sections, 6)
+    _, h = sosfreqz(coefs, worN=np.fft.rfftfreq(size, 1.0 / sfreq), fs=sfreq)
+    gain = (h.real**2 + h.imag**2).astype(np.float32)
+    gain.flags.writeable = False  # shared between calls
+    return gain

@@ -498,6 +498,8 @@ class LearnedDetector:
             from ..models.registry import load_model
 
             module, config = load_model(self.model)
+            if hasattr(module, "fused"):  # inference only: batch norms folded away
+                module = module.fused()
             self._cache = (self.model, module, config)
         return self._cache[1], self._cache[2]
 

@@ -90,7 +90,8 @@ def _component(ts, channels, sos, w, spans):
     margin = round(2.0 * ts.sampling_rate)
     for start, stop in spans:
         x, _, off = _read(ts, channels, start, stop, margin)
-        z = (w.astype(np.float32) @ x).astype(np.float64)
+        # einsum, not BLAS: a threaded gemv stalls when the other cores are busy.
+        z = np.einsum("c,cn->n", w.astype(np.float32), x).astype(np.float64)
         y = sosfiltfilt(sos, z) if z.shape[0] > 15 else np.zeros_like(z)
         yield start, stop, y[off : off + stop - start]
 

@@ -106,14 +106,28 @@ class Scan:
 
 def _binned(v: np.ndarray, how: str, nb: int, b: int) -> np.ndarray:
     """Reduce the last axis of ``v`` to ``nb`` bins of ``b`` samples (the last padded)."""
-    v = np.pad(v, [(0, 0)] * (v.ndim - 1) + [(0, nb * b - v.shape[-1])], mode="edge")
+    if nb * b != v.shape[-1]:
+        v = np.pad(v, [(0, 0)] * (v.ndim - 1) + [(0, nb * b - v.shape[-1])], mode="edge")
     v = v.reshape(*v.shape[:-1], nb, b)
     if how == "mean":
-        return v.mean(-1)
+        return _fold(v, np.add) / np.float32(b)
+    hi = _fold(v, np.maximum)
     if how == "absmax":
-        i = np.abs(v).argmax(-1)
-        return np.take_along_axis(v, i[..., None], -1)[..., 0]
-    return v.max(-1)
+        # The signed extreme of larger size, without an argmax and gather.
+        lo = _fold(v, np.minimum)
+        return np.where(hi >= -lo, hi, lo)
+    return hi
+
+
+def _fold(v: np.ndarray, op: np.ufunc) -> np.ndarray:
+    """``op`` reduced over the short last axis of ``v``, one strided slice at a time.
+
+    NumPy reduces a last axis of a few elements ~15x slower than it combines whole slices.
+    """
+    out = v[..., 0].copy()
+    for k in range(1, v.shape[-1]):
+        op(out, v[..., k], out=out)
+    return out
 
 
 def scan(

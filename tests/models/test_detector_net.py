@@ -1,0 +1,40 @@
+"""The detector network's inference copy computes what the trained network computes."""
+
+from __future__ import annotations
+
+import pytest
+
+from neurolint.models.registry import load_model
+
+torch = pytest.importorskip("torch")
+
+
+@pytest.mark.parametrize("n", [64, 448, 4096])
+def test_fused_copy_gives_the_same_logits(n):
+    module, _ = load_model("eeg-detector")
+    fused = module.fused()
+    x = torch.randn(3, 7, n, generator=torch.Generator().manual_seed(n))
+    with torch.inference_mode():
+        a, b = module(x), fused(x)
+    assert a.shape == b.shape == (3, 10, n // 64)
+    assert torch.allclose(a, b, atol=1e-4)
+    # The original keeps its batch norms (it is what fine-tuning trains).
+    assert any(isinstance(m, torch.nn.BatchNorm1d) for m in module.modules())
+    assert not any(isinstance(m, torch.nn.BatchNorm1d) for m in fused.modules())
+
+
+def test_quad_pooling_equals_the_pooling_layers():
+    from torch.nn import functional as F
+
+    from neurolint.models.nets.detector import _pools_by_quads
+
+    h = torch.rand(2, 5, 40, generator=torch.Generator().manual_seed(0))
+    expected = (
+        F.avg_pool1d(h, 4, 4),
+        F.max_pool1d(h, 4, 4),
+        F.max_pool1d(h, 16, 4, padding=6),
+        F.avg_pool1d(h, 16, 4, padding=6, count_include_pad=False),
+        F.max_pool1d(h, 48, 4, padding=22),
+    )
+    for got, want in zip(_pools_by_quads(h), expected, strict=True):
+        assert torch.allclose(got, want, atol=1e-6)
