@@ -43,6 +43,19 @@ def test_check_json_output(recording, tmp_path, capsys):
     assert json.loads(capsys.readouterr().out)["duration"] == pytest.approx(30.0)
 
 
+def test_check_on_every_core_finds_what_one_core_finds(recording, tmp_path, capsys):
+    path, _ = recording
+    for jobs, folder in (("1", tmp_path / "one"), ("-1", tmp_path / "all")):
+        assert main(["check", str(path), "--out", str(folder), "--jobs", jobs]) == 0
+    one, every = (json.loads((tmp_path / f / "sub-01_qc.json").read_text()) for f in ("one", "all"))
+    assert one["events"] == every["events"] and one["channels"] == every["channels"]
+    capsys.readouterr()
+    assert main(["check", str(path), "--out", str(tmp_path / "zero"), "--jobs", "0"]) == 2
+    err = capsys.readouterr().err
+    assert "n_jobs" in err and "Traceback" not in err
+    assert not (tmp_path / "zero").exists()
+
+
 def test_check_of_a_missing_file_exits_2(tmp_path, capsys):
     assert main(["check", str(tmp_path / "nope.edf")]) == 2
     err = capsys.readouterr().err

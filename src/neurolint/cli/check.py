@@ -44,6 +44,9 @@ def check(
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace earlier QC files."),
     report_path: Path = report_option(),
     no_progress: bool = typer.Option(False, "--no-progress", help="Hide the progress bar."),
+    jobs: int = typer.Option(
+        1, "--jobs", "-j", help="Cores to use (-1: all); detectors and chunks run side by side."
+    ),
 ) -> None:
     """Find bad channels and artifact events, with reasons and confidence."""
     import sys
@@ -53,6 +56,9 @@ def check(
     from ..io._atomic import atomic_path, check_writable
     from ..io.bids import bids_stem
 
+    from ..core.chunks import job_options
+
+    job_options(n_jobs=jobs)  # a bad --jobs fails before anything is read or written
     data = read(path, format=fmt, **parse_options(option))
     folder = Path(".") if out is None else out
     stem = bids_stem(Path(str(path).split(".h5:")[0])).name
@@ -63,7 +69,7 @@ def check(
     for target in targets:
         check_writable(target, overwrite)
     show = not no_progress and sys.stderr.isatty()
-    qc = run_check(data, detectors=detectors, progress_bar=show)
+    qc = run_check(data, detectors=detectors, progress_bar=show, n_jobs=jobs)
     qc.source = str(path)
     with atomic_path(targets[0], overwrite=overwrite) as tmp:
         tmp.write_text(qc.to_json() + "\n")
