@@ -52,11 +52,10 @@ def check(
     import sys
 
     from ..assess import check as run_check
+    from ..core.chunks import job_options
     from ..io import read
     from ..io._atomic import atomic_path, check_writable
     from ..io.bids import bids_stem
-
-    from ..core.chunks import job_options
 
     job_options(n_jobs=jobs)  # a bad --jobs fails before anything is read or written
     data = read(path, format=fmt, **parse_options(option))
