@@ -5,9 +5,9 @@ picked beat by beat. Two things make it detectable:
 
 1. *Space*: the cardiac field has one fixed pattern, decaying from a far source below and
    left of the head. A noise-whitened spatial filter ``w = C^-1 a`` (``C``: covariance of the
-   8-30 Hz band-passed data over the whole recording, accumulated chunk by chunk, ``a``: that
-   pattern, or a flat one when positions are unknown) roughly doubles the per-beat SNR over
-   the channel mean.
+   8-30 Hz band-passed data, from up to :data:`COV_CHUNKS` chunks spread over the
+   recording, ``a``: that pattern, or a flat one when positions are unknown) roughly doubles
+   the per-beat SNR over the channel mean.
 2. *Time*: beats repeat every 0.55-1.6 s. The QRS-matched trace of the component, binned
    (20 ms) and clipped so artifacts cannot dominate, is summed along a comb of ``2K+1``
    teeth for every candidate period; the best period's sum (a z-score) is the feature.
@@ -34,6 +34,7 @@ BIN_S = 0.02
 _SOURCE = np.array([-0.06, -0.08, -0.25])  # far source below-left of the head (heart)
 _CLIP = 2.5  # per-bin z clip: a beat is 1-3 SD, artifacts far more
 _TEETH = 5  # comb half-width in beats
+COV_CHUNKS = 10  # chunks the spatial filter's covariance is estimated from
 
 
 def _beat(sfreq: float) -> np.ndarray:
@@ -63,13 +64,15 @@ def _read(ts, channels, start, stop, margin):
     return x, missing, start - lo
 
 
-def _chunks(ts, channels, sos, chunk_s):
-    """Yield ``(start, stop, band-passed core, usable-sample mask)`` chunk by chunk."""
+def _spans(n_times: int, core: int) -> list[tuple[int, int]]:
+    return [(a, min(n_times, a + core)) for a in range(0, n_times, core)]
+
+
+def _chunks(ts, channels, sos, spans):
+    """Yield ``(start, stop, band-passed core, usable-sample mask)`` for ``spans``."""
     sfreq = ts.sampling_rate
-    core = max(1, round(chunk_s * sfreq))
     margin = round(2.0 * sfreq)
-    for start in range(0, ts.n_times, core):
-        stop = min(ts.n_times, start + core)
+    for start, stop in spans:
         x, missing, off = _read(ts, channels, start, stop, margin)
         y = zero_phase(x, sos, sfreq) if x.shape[1] > 15 else np.zeros_like(x)
         y = y[:, off : off + stop - start]
@@ -80,20 +83,24 @@ def _chunks(ts, channels, sos, chunk_s):
 
 
 def _component(ts, channels, sos, w, spans):
-    """Yield ``(start, stop, band-passed w @ x)`` for the chunks of ``spans``.
+    """Yield ``(start, stop, band-passed w @ x, usable-sample mask)`` for ``spans``.
 
     Filtering is linear, so projecting first and filtering one trace equals projecting the
-    band-passed channels, at 1/n_channels of the cost.
+    band-passed channels, at 1/n_channels of the cost. Samples where the component itself
+    jumps (5 robust SDs: an artifact it picks up) or any channel is missing are not usable.
     """
     from scipy.signal import sosfiltfilt
 
     margin = round(2.0 * ts.sampling_rate)
     for start, stop in spans:
-        x, _, off = _read(ts, channels, start, stop, margin)
+        x, missing, off = _read(ts, channels, start, stop, margin)
         # einsum, not BLAS: a threaded gemv stalls when the other cores are busy.
         z = np.einsum("c,cn->n", w.astype(np.float32), x).astype(np.float64)
         y = sosfiltfilt(sos, z) if z.shape[0] > 15 else np.zeros_like(z)
-        yield start, stop, y[off : off + stop - start]
+        y = y[off : off + stop - start]
+        scale = 1.4826 * np.median(np.abs(y)) + 1e-30
+        ok = (np.abs(y) < 5 * scale) & ~missing[:, off : off + stop - start].any(axis=0)
+        yield start, stop, y, ok
 
 
 def ecg_rule(
@@ -133,13 +140,14 @@ def ecg_rule(
     sos = butter(2, [8.0, min(30.0, 0.45 * sfreq)], "bandpass", fs=sfreq, output="sos")
     cov = np.zeros((n_ch, n_ch))
     count = 0
-    spans, oks = [], []
-    for start, stop, y, ok in _chunks(ts, channels, sos, chunk_s):
+    spans = _spans(ts.n_times, max(1, round(chunk_s * sfreq)))
+    # The noise covariance from at most COV_CHUNKS chunks spread over the recording (five
+    # minutes of 64 channels estimate it well): this pass filters every channel.
+    pick = np.unique(np.linspace(0, len(spans) - 1, min(len(spans), COV_CHUNKS)).round())
+    for _start, _stop, y, ok in _chunks(ts, channels, sos, [spans[int(i)] for i in pick]):
         yo = y[:, ok]
         cov += yo @ yo.T
         count += yo.shape[1]
-        spans.append((start, stop))
-        oks.append(ok)
     if count < n_ch + 10:
         return []
     cov /= count
@@ -150,7 +158,7 @@ def ecg_rule(
     n_bins = -(-ts.n_times // b)
     trace = np.zeros(n_bins)
     usable = np.zeros(n_bins, bool)
-    for (start, stop, y), ok in zip(_component(ts, channels, sos, w, spans), oks, strict=True):
+    for start, stop, y, ok in _component(ts, channels, sos, w, spans):
         c = oaconvolve(y, tmpl, mode="same")
         c[~ok] = np.nan
         n = stop - start
