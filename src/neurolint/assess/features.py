@@ -157,9 +157,10 @@ def _spectral(x: np.ndarray, sfreq: float) -> dict[str, np.ndarray]:
 
 def _block_features(block: np.ndarray, sfreq: float, scale: float) -> dict[str, np.ndarray]:
     """Features of windows ``block`` shaped ``(n_windows, n_channels, n)``."""
+    n = block.shape[-1]
     nan = np.isnan(block)
     has_nan = bool(nan.any())
-    nan_frac = nan.mean(-1)
+    nan_frac = _frac(nan)
     filled = np.where(nan, 0.0, block).astype(np.float32) if has_nan else block
     count = np.maximum((~nan).sum(-1), 1) if has_nan else block.shape[-1]
     mean = filled.sum(-1) / count
@@ -174,7 +175,8 @@ def _block_features(block: np.ndarray, sfreq: float, scale: float) -> dict[str, 
         warnings.simplefilter("ignore", RuntimeWarning)
         hi = np.nanmax(block, axis=-1) if has_nan else block.max(-1)
         lo = np.nanmin(block, axis=-1) if has_nan else block.min(-1)
-        kurt = (squared * squared).sum(-1) / count / np.maximum(var, 1e-30) ** 2 - 3.0
+        fourth = np.einsum("...k,...k->...", squared, squared)  # no x**4 temporary
+        kurt = fourth / count / np.maximum(var, 1e-30) ** 2 - 3.0
     hi, lo = np.nan_to_num(hi), np.nan_to_num(lo)
     step = np.abs(np.diff(filled, axis=-1))
     out = {
@@ -183,13 +185,25 @@ def _block_features(block: np.ndarray, sfreq: float, scale: float) -> dict[str, 
         "ptp": hi - lo,
         "max_step": step.max(-1),
         "nan_frac": nan_frac,
-        "zero_frac": (block == 0).mean(-1),
-        "flat_frac": (step <= 1e-12 * scale).mean(-1),
-        "clip_frac": ((block == hi[..., None]) | (block == lo[..., None])).mean(-1),
+        "zero_frac": _frac(block == 0),
+        "flat_frac": np.count_nonzero(step <= 1e-12 * scale, axis=-1) / max(1, n - 1),
+        "clip_frac": _clip_frac(block, hi, lo),
         "kurtosis": np.where(var > 0, kurt, 0.0),
     }
     out.update(_spectral(centred, sfreq))
     return {k: np.asarray(v, dtype=np.float32) for k, v in out.items()}
+
+
+def _frac(mask: np.ndarray) -> np.ndarray:
+    """Share of true samples along the last axis (counting, not averaging floats)."""
+    return np.count_nonzero(mask, axis=-1) / max(1, mask.shape[-1])
+
+
+def _clip_frac(block: np.ndarray, hi: np.ndarray, lo: np.ndarray) -> np.ndarray:
+    """Share of samples at the window's maximum or minimum (all of them when flat)."""
+    at_hi = np.count_nonzero(block == hi[..., None], axis=-1)
+    at_lo = np.count_nonzero(block == lo[..., None], axis=-1)
+    return np.where(hi == lo, at_hi, at_hi + at_lo) / max(1, block.shape[-1])
 
 
 # While shared_features() is active: [(recording, WindowFeatures)] computed so far.
