@@ -186,7 +186,10 @@ def scan(
         scale = 1.4826 * row_median(dev) + 1e-30
         same = core_x[:, 1:] == core_x[:, :-1]
         extreme = (dev[:, 1:] > thresholds["sat_z"] * scale[:, None]) & (core_x[:, 1:] != 0)
-        rows, s0, s1 = _runs2d(same & extreme)
+        plateau = same & extreme
+        hit = np.flatnonzero(plateau.any(axis=1))  # run-finding only on rows with any
+        rows, s0, s1 = _runs2d(plateau[hit])
+        rows = hit[rows]
         long = (s1 - s0) >= sat_len - 1
         for r, a, z in zip(rows[long], s0[long], s1[long], strict=True):
             out.plateaus.append(
@@ -387,8 +390,9 @@ def _highpass_bins(
     x = (s.slow if rows is None else s.slow[rows]).astype(np.float64)
     x = x - np.median(x, axis=1, keepdims=True)
     if x.shape[1] < 20:
-        return x
-    return sosfiltfilt(sos, x, axis=1)
+        return x.astype(np.float32)
+    # float32 afterwards: the rules take medians of these rows, twice as fast in single.
+    return sosfiltfilt(sos, x, axis=1).astype(np.float32)
 
 
 def _frontal_sets(pos, names, types):
