@@ -8,6 +8,7 @@ def test_quick_run_times_every_method():
     rows = {r.method: r for r in result.rows}
     ours = [r for r in result.rows if r.kind == "ours"]
     assert {"neurolint.check (1 thread)", "neurolint.check (all cores)"} <= set(rows)
+    assert rows["neurolint.check (all cores, a tenth)"].metrics["recording_s"] == 6.0
     assert len([r for r in ours if "ephys" in r.method]) == 2
     for row in ours:
         assert row.error is None, row.error

@@ -39,7 +39,21 @@ def _eeg_rows(quick: bool, seed: int, debug: bool) -> list[MethodResult]:
     def speed(out) -> dict:
         return {"size": size, "recording_s": seconds, "events": len(out.events)}
 
+    # The first tenth on all cores too: peak memory by length (bounded, or growing?).
+    part = ts.time_slice(0, seconds / 10)
+    part_size = f"64 ch, 256 Hz, {seconds / 10:g} s"
+
     rows = [
+        run_method(
+            "neurolint.check (all cores, a tenth)",
+            lambda: check(part, n_jobs=-1),
+            lambda out: {
+                "size": part_size,
+                "recording_s": seconds / 10,
+                "events": len(out.events),
+            },
+            debug=debug,
+        ),
         run_method(
             "neurolint.check (1 thread)",
             lambda: check(ts, n_jobs=1),
