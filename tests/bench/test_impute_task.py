@@ -27,7 +27,7 @@ def test_perfect_fill_scores_zero_and_zero_fill_scores_badly():
 
 def test_quick_run_scores_every_method():
     result = run_task("impute", quick=True)
-    assert len(result.rows) == 6
+    assert len(result.rows) == 8  # four methods on LFP and on EEG
     for row in result.rows:
         assert row.error is None, row.error
         assert np.isfinite(row.metrics["rrmse_t"]) and row.metrics["rrmse_t"] >= 0

@@ -106,3 +106,24 @@ def test_flat_neighbours_fall_back_to_the_temporal_fill():
     out = corrected_series(ts, [GapFiller().fit(ts)]).get_data()
     assert np.isfinite(out).all()
     assert np.sqrt(np.mean((out[0, 2000:2051] - truth[2000:2051]) ** 2)) < 0.2
+
+
+def test_ar_fill_from_short_real_context_does_not_grow(shared_data):
+    # 0.5 s of context at 128 Hz is too little for AR(20): least squares then overfits into
+    # a filter whose prediction grows (up to twice the context's range here before the fix).
+    import neurolint as nl
+    from neurolint.correct.impute import _fill_ar, _stabilised
+
+    x = nl.read(shared_data / "eeg" / "eeglab_data.set").get_data().astype(np.float64)
+    rng = np.random.default_rng(0)
+    worst = 0.0
+    for _ in range(400):
+        ch, a = rng.integers(x.shape[0]), rng.integers(100, x.shape[1] - 200)
+        before, after = x[ch, a - 64 : a], x[ch, a + 26 : a + 90]
+        fill = _fill_ar(before, after, 26, 20)
+        span = np.ptp(np.concatenate((before, after)))
+        worst = max(worst, np.abs(fill - np.median(before)).max() / span)
+    assert worst < 1.0
+    # An unstable filter comes back with every pole inside the unit circle.
+    poles = np.roots(np.concatenate(([1.0], -_stabilised(np.array([2.1, -1.0])))))
+    assert np.abs(poles).max() < 1.0

@@ -104,6 +104,48 @@ def remover(
     typer.echo(f"Wrote {path}")
 
 
+@train_app.command("inpainter")
+def inpainter(
+    out: Path = typer.Option(
+        Path("neurolint-models"), "--out", help="Folder for the weights (.safetensors) and card."
+    ),
+    seed: int = typer.Option(0, "--seed", help="Random seed of the recipe."),
+    steps: int = typer.Option(3000, "--steps", help="Optimiser steps (32 examples each)."),
+    examples: int = typer.Option(16000, "--examples", help="Training examples cut up front."),
+    recordings: int = typer.Option(
+        60, "--recordings", help="Simulated recordings of each kind (LFP, EEG), seeds 0..N-1."
+    ),
+    duration: float = typer.Option(30.0, "--duration", help="Seconds per recording."),
+    band_weight: float = typer.Option(
+        16.0, "--band-weight", help="Weight of the band-power term of the loss."
+    ),
+    validate: bool = typer.Option(
+        True, "--validate/--no-validate", help="Score the model on held-back seeds for its card."
+    ),
+) -> None:
+    """Train the learned gap inpainter on simulated LFP and EEG (the shipped recipe by
+    default; no real data needed)."""
+    from ..core.errors import OutputExistsError
+    from ..correct.inpaint_training import train_inpainter
+
+    if (out / "gap-inpainter.safetensors").exists():
+        raise OutputExistsError(
+            f"{out / 'gap-inpainter.safetensors'} already exists; choose another --out."
+        )
+    path = train_inpainter(
+        steps=steps,
+        n_examples=examples,
+        n_recordings=recordings,
+        duration=duration,
+        band_weight=band_weight,
+        seed=seed,
+        out=out,
+        progress=True,
+        validate=validate,
+    )
+    typer.echo(f"Wrote {path}")
+
+
 def models() -> None:
     """List the shipped models with what their cards say."""
     from ..models.registry import list_models

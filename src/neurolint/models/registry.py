@@ -38,6 +38,11 @@ MODELS: dict[str, dict[str, str]] = {
         "weights": "eeg-remover.safetensors",
         "card": "eeg-remover.json",
     },
+    "gap-inpainter": {
+        "builder": "neurolint.models.nets.inpainter:build_inpainter",
+        "weights": "gap-inpainter.safetensors",
+        "card": "gap-inpainter.json",
+    },
 }
 
 

@@ -14,8 +14,10 @@ Metrics, pooled over gaps:
 - ``ratio_vs_spline``: ``rrmse_t`` over cubic-spline interpolation's.
 
 Methods: linear and cubic-spline interpolation (scipy, through the valid samples within
-0.5 s of the gap; the textbook baselines), and neurolint's ``GapFiller`` (autoregressive
-forward/backward prediction, cross-faded).
+0.5 s of the gap; the textbook baselines), neurolint's classical ``GapFiller`` (ridge
+regression on the recorded channels, else autoregressive forward/backward prediction,
+cross-faded) and its learned fill (``method="learned"``: the ``gap-inpainter`` network
+refining that fill at 256 Hz).
 """
 
 from __future__ import annotations
@@ -125,6 +127,12 @@ def methods() -> list[tuple[str, str, Callable[[Case], np.ndarray], str]]:
         ("linear", "baseline", _scipy_fill("linear"), "numpy.interp through the context"),
         ("cubic spline", "baseline", _scipy_fill("cubic"), "scipy CubicSpline through 0.5 s"),
         ("neurolint GapFiller", "ours", _ours("ar"), "ridge from recorded channels, else AR(20)"),
+        (
+            "neurolint GapFiller learned",
+            "ours",
+            _ours("learned"),
+            "gap-inpainter: 1D U-Net refining the ridge/AR fill at 256 Hz",
+        ),
     ]
 
 

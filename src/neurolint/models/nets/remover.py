@@ -36,48 +36,6 @@ def build_remover(
     torch.nn.Module
         Maps ``(batch, in_channels, n)`` to ``(batch, 1, n)``; ``n`` a multiple of 8.
     """
-    import torch
-    from torch import nn
-    from torch.nn import functional as F
+    from ._unet import residual_unet
 
-    w1, w2, w3, w4 = (int(w) for w in widths)
-    pad = kernel // 2
-
-    def double(c_in: int, c_out: int) -> nn.Sequential:
-        return nn.Sequential(
-            nn.Conv1d(c_in, c_out, kernel, padding=pad),
-            nn.GELU(),
-            nn.Conv1d(c_out, c_out, kernel, padding=pad),
-            nn.GELU(),
-        )
-
-    class RemoverNet(nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            self.down1 = double(int(in_channels), w1)
-            self.down2, self.down3 = double(w1, w2), double(w2, w3)
-            self.bottom = double(w3, w4)
-            self.up3, self.up2, self.up1 = (
-                double(w4 + w3, w3),
-                double(w3 + w2, w2),
-                double(w2 + w1, w1),
-            )
-            self.out = nn.Conv1d(w1, 1, 1)
-
-        def forward(self, x: torch.Tensor) -> torch.Tensor:
-            d1 = self.down1(x)
-            d2 = self.down2(F.avg_pool1d(d1, 2))
-            d3 = self.down3(F.avg_pool1d(d2, 2))
-            b = self.bottom(F.avg_pool1d(d3, 2))
-
-            def up(h: torch.Tensor, skip: torch.Tensor, block: nn.Module) -> torch.Tensor:
-                h = F.interpolate(h, size=skip.shape[-1], mode="linear", align_corners=False)
-                return block(torch.cat([h, skip], dim=1))
-
-            h = up(b, d3, self.up3)
-            h = up(h, d2, self.up2)
-            h = up(h, d1, self.up1)
-            # Residual form: the network estimates the artifact and subtracts it.
-            return x[:, :1] - self.out(h)
-
-    return RemoverNet()
+    return residual_unet(widths, kernel, int(in_channels), 0, -1.0)
