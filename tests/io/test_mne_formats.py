@@ -52,6 +52,17 @@ def test_edf_bdf_round_trip_within_quantisation(tmp_path, mixed_ts, ext, levels)
     assert np.all(err <= step * 1.01 + 1e-12)
 
 
+def test_eye_channels_typed_eeg_are_typed_eog_by_name_except_in_fif(tmp_path, mixed_ts):
+    ts = mixed_ts.pick(["Fp1", "Cz", "EOG1"])
+    ts = TimeSeries(ts.get_data(), 250.0, ChannelInfo(["Fp1", "VEOG", "heog_l"], "eeg", "V"))
+    back = nl.read(nl.write(ts, tmp_path / "x.edf"))
+    assert back.channels.types == ("eeg", "eog", "eog")
+    assert back.meta["inferred_types"] == {"VEOG": "eog", "heog_l": "eog"}
+    assert nl.read(tmp_path / "x.edf", infer_types=False).channels.types == ("eeg",) * 3
+    # FIF stores types: a channel its writer called eeg stays eeg, whatever its name.
+    assert nl.read(nl.write(ts, tmp_path / "x_raw.fif")).channels.types == ("eeg",) * 3
+
+
 def test_to_mne_of_an_mne_backed_view_is_lazy_and_exact(shared_data):
     ts = nl.read(shared_data / "eeg/formats/test.edf")
     view = ts.pick(["T3", "Fp1"]).frame_slice(256, 1280)

@@ -44,6 +44,12 @@ def test_shared_recording_reads(shared_data, name, options, kind, shape, rate):
 def test_eeglab_positions_and_eog_channels(shared_data):
     ts = nl.read(shared_data / "eeg/eeglab_data.set")
     assert {"FPz", "EOG1", "EOG2"} <= set(ts.ch_names)
+    # The file stores no types; the eye channels are typed by their names.
+    types = dict(zip(ts.ch_names, ts.channels.types, strict=True))
+    assert types["EOG1"] == types["EOG2"] == "eog" and types["FPz"] == "eeg"
+    assert ts.meta["inferred_types"] == {"EOG1": "eog", "EOG2": "eog"}
+    plain = nl.read(shared_data / "eeg/eeglab_data.set", infer_types=False)
+    assert set(plain.channels.types) == {"eeg"}
     assert ts.channels.positions is not None
     assert ts.channels.units[0] == "V"
     assert 1e-7 < np.abs(ts.get_data(0, 1280)).max() < 1e-2, "values are in volts"
