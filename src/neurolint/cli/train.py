@@ -1,4 +1,4 @@
-"""``neurolint train detector`` and ``neurolint models``: the learned components."""
+"""``neurolint train detector|remover|inpainter`` and ``neurolint models``: the learned models."""
 
 from __future__ import annotations
 
@@ -8,12 +8,24 @@ import typer
 
 train_app = typer.Typer(help="Train or fine-tune a learned model.", no_args_is_help=True)
 
+_OUT = typer.Option(
+    Path("neurolint-models"), "--out", help="Folder for the weights (.safetensors) and card."
+)
+
+
+def _refuse_existing(out: Path, stem: str) -> None:
+    """A one-line error when ``out`` already holds weights named ``stem``."""
+    from ..core.errors import OutputExistsError
+
+    if (out / f"{stem}.safetensors").exists():
+        raise OutputExistsError(
+            f"{out / f'{stem}.safetensors'} already exists; choose another --out."
+        )
+
 
 @train_app.command("detector")
 def detector(
-    out: Path = typer.Option(
-        Path("neurolint-models"), "--out", help="Folder for the weights (.safetensors) and card."
-    ),
+    out: Path = _OUT,
     source: Path = typer.Option(
         None,
         "--source",
@@ -35,7 +47,7 @@ def detector(
 ) -> None:
     """Train the EEG artifact classifier, or fine-tune it on your labelled minutes."""
     from ..assess.training import finetune_detector, train_detector
-    from ..core.errors import OutputExistsError, ParameterError
+    from ..core.errors import ParameterError
 
     if labels is not None or data is not None:
         if labels is None or data is None:
@@ -44,10 +56,7 @@ def detector(
         out.mkdir(parents=True, exist_ok=True)
         path = finetune_detector(pretrained, data, labels, out=out, seed=seed, **extra)
     else:
-        if (out / "eeg-detector.safetensors").exists():
-            raise OutputExistsError(
-                f"{out / 'eeg-detector.safetensors'} already exists; choose another --out."
-            )
+        _refuse_existing(out, "eeg-detector")
         out.mkdir(parents=True, exist_ok=True)
         # The defaults are the recipe of the shipped weights (see the model card).
         path = train_detector(
@@ -64,9 +73,7 @@ def detector(
 
 @train_app.command("remover")
 def remover(
-    out: Path = typer.Option(
-        Path("neurolint-models"), "--out", help="Folder for the weights (.safetensors) and card."
-    ),
+    out: Path = _OUT,
     source: Path = typer.Option(
         ...,
         "--source",
@@ -83,15 +90,12 @@ def remover(
     ),
 ) -> None:
     """Train the ocular/muscle artifact remover (the shipped recipe by default)."""
-    from ..core.errors import InputNotFoundError, OutputExistsError
+    from ..core.errors import InputNotFoundError
     from ..correct.training import train_remover
 
     if not source.is_file():
         raise InputNotFoundError(f"{source} not found; pass a recording with EOG channels.")
-    if (out / "eeg-remover.safetensors").exists():
-        raise OutputExistsError(
-            f"{out / 'eeg-remover.safetensors'} already exists; choose another --out."
-        )
+    _refuse_existing(out, "eeg-remover")
     path = train_remover(
         source,
         steps=steps,
@@ -106,9 +110,7 @@ def remover(
 
 @train_app.command("inpainter")
 def inpainter(
-    out: Path = typer.Option(
-        Path("neurolint-models"), "--out", help="Folder for the weights (.safetensors) and card."
-    ),
+    out: Path = _OUT,
     seed: int = typer.Option(0, "--seed", help="Random seed of the recipe."),
     steps: int = typer.Option(3000, "--steps", help="Optimiser steps (32 examples each)."),
     examples: int = typer.Option(16000, "--examples", help="Training examples cut up front."),
@@ -125,13 +127,9 @@ def inpainter(
 ) -> None:
     """Train the learned gap inpainter on simulated LFP and EEG (the shipped recipe by
     default; no real data needed)."""
-    from ..core.errors import OutputExistsError
     from ..correct.inpaint_training import train_inpainter
 
-    if (out / "gap-inpainter.safetensors").exists():
-        raise OutputExistsError(
-            f"{out / 'gap-inpainter.safetensors'} already exists; choose another --out."
-        )
+    _refuse_existing(out, "gap-inpainter")
     path = train_inpainter(
         steps=steps,
         n_examples=examples,
