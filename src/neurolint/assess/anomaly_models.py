@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from ..core.threads import torch_threads
 from ..core.timeseries import TimeSeries
 from ..core.validate import check_positive
 from .anomaly_base import _BaseAnomaly
@@ -131,14 +132,9 @@ class AutoencoderDetector(_BaseAnomaly):
         # fork_rng: seed torch for this fit without disturbing the caller's random state.
         # One thread: for a net this small, thread hand-offs cost more than the maths (and
         # on a busy machine they cost 100x), and one thread keeps the result reproducible.
-        threads = torch.get_num_threads()
-        torch.set_num_threads(1)
-        try:
-            with torch.random.fork_rng(devices=[]):
-                torch.manual_seed(int(self.random_state))
-                net = _train_autoencoder(data, rng, latent, steps)
-        finally:
-            torch.set_num_threads(threads)
+        with torch_threads(1), torch.random.fork_rng(devices=[]):
+            torch.manual_seed(int(self.random_state))
+            net = _train_autoencoder(data, rng, latent, steps)
         self.weights_ = [
             (m.weight.detach().numpy().T.copy(), m.bias.detach().numpy().copy())
             for m in net

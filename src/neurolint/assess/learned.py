@@ -30,6 +30,7 @@ import numpy as np
 
 from ..core.errors import DataValueError, ParameterError
 from ..core.findings import Finding
+from ..core.threads import torch_threads
 from ..core.validate import check_positive
 from .base import Detection, runs
 
@@ -425,7 +426,7 @@ class LearnedDetector:
         workers = _workers(self.n_jobs, len(starts))
         # Several chunks side by side, each on one torch thread: for a net this small that
         # keeps every core busy, where threads inside each convolution mostly wait.
-        with _Threads(None if self.n_jobs is None else 1):
+        with torch_threads(None if self.n_jobs is None else 1):
             if workers == 1:
                 for start in starts:
                     chunk(start)
@@ -523,24 +524,3 @@ def _workers(n_jobs: int | None, n_chunks: int) -> int:
 
     n = (os.cpu_count() or 1) if n_jobs == -1 else int(n_jobs)
     return max(1, min(n, n_chunks))
-
-
-class _Threads:
-    """Temporarily set torch's CPU thread count (``None``: leave it)."""
-
-    def __init__(self, n_threads: int | None) -> None:
-        self.n_threads = n_threads
-
-    def __enter__(self) -> None:
-        self._old = None
-        if self.n_threads is not None:
-            import torch
-
-            self._old = torch.get_num_threads()
-            torch.set_num_threads(max(1, int(self.n_threads)))
-
-    def __exit__(self, *exc: object) -> None:
-        if self._old is not None:
-            import torch
-
-            torch.set_num_threads(self._old)

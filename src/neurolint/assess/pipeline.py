@@ -8,9 +8,8 @@ import math
 import os
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from contextlib import contextmanager
 from dataclasses import replace
 from typing import Any
 
@@ -21,6 +20,7 @@ from ..core.chunks import job_options
 from ..core.errors import DataValueError, EmptyRecordingError, ParameterError
 from ..core.findings import ChannelStatus, Finding, QCResult
 from ..core.imaging import Movie, VolumeSeries
+from ..core.threads import torch_threads
 from ..core.timeseries import TimeSeries
 from .base import Detection
 from .features import shared_features
@@ -93,22 +93,6 @@ def _with_jobs(name: str, options: dict[str, Any], workers: int) -> dict[str, An
     if workers > 1 and name in _CHUNK_PARALLEL:
         options.setdefault("n_jobs", workers)
     return options
-
-
-@contextmanager
-def _torch_threads(n: int | None) -> Iterator[None]:
-    """Torch's CPU threads set to ``n`` for the block (``None``: untouched)."""
-    if n is None:
-        yield
-        return
-    import torch
-
-    old = torch.get_num_threads()
-    torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(old)
 
 
 def _check_input(data: Any) -> None:
@@ -282,7 +266,7 @@ def check(
     with (
         shared_features(),
         threadpool_limits(1, user_api="blas"),
-        _torch_threads(1 if torch_users else None),
+        torch_threads(1 if torch_users else None),
     ):
         if workers <= 1:
             _prime_features(data, built)
