@@ -280,6 +280,7 @@ def train_inpainter(
     """
     import torch
 
+    from ..core.threads import torch_threads
     from ..models.nets.inpainter import build_inpainter
     from ..models.registry import CARDS_DIR, WEIGHTS_DIR, save_model
     from ..models.training import seed_everything, train_loop
@@ -292,9 +293,7 @@ def train_inpainter(
             "seeds above are held back for validation)."
         )
     start = time.perf_counter()
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # a small network: one core is enough, the rest stays free
-    try:
+    with torch_threads(1):  # a small network: one core is enough, the rest stays free
         recordings = simulate_recordings("lfp", range(n_recordings), duration)
         recordings += simulate_recordings("eeg", range(n_recordings), duration)
         data = inpaint_examples(recordings, n_examples, seed)
@@ -337,8 +336,6 @@ def train_inpainter(
         )
         train_seconds = time.perf_counter() - start
         metrics = evaluate_inpainter(module) if validate else {}
-    finally:
-        torch.set_num_threads(threads)
     lo, hi = GAP_RANGE_S
     card = {
         "description": "1D U-Net refining the classical (ridge or autoregressive) fill of a "
