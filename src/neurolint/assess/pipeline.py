@@ -46,8 +46,8 @@ DETECTORS = {
 KIND_SOURCES: dict[str, tuple[str, ...]] = {
     "blink": ("learned",),
     "saccade": ("rules",),
-    "muscle": ("rules", "learned"),
-    "pop": ("learned",),
+    "muscle": ("rules",),
+    "pop": ("rules",),
     "movement": ("learned",),
     "saturation": ("rules",),
     "gap": ("rules",),
