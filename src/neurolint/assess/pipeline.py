@@ -46,8 +46,8 @@ DETECTORS = {
 KIND_SOURCES: dict[str, tuple[str, ...]] = {
     "blink": ("learned",),
     "saccade": ("rules",),
-    "muscle": ("rules",),
-    "pop": ("rules",),
+    "muscle": ("rules", "learned"),
+    "pop": ("learned",),
     "movement": ("learned",),
     "saturation": ("rules",),
     "gap": ("rules",),

@@ -321,12 +321,6 @@ def _config(arch: dict[str, Any], thresholds: dict[str, float]) -> dict[str, Any
     }
 
 
-#: The shipped detector's trunk: narrower than the builder's default (16, 32, 48, 64), 44%
-#: fewer operations. On fresh validation seeds 9010-9015 (six 5-minute recordings, never
-#: used for thresholds or kind sources) the two scored macro F1 0.917 and 0.916.
-RECIPE_ARCH: dict[str, Any] = {"widths": [12, 24, 36, 48]}
-
-
 def train_detector(
     out: str | Path | None = None,
     *,
@@ -362,8 +356,7 @@ def train_detector(
     source : str | path-like | TimeSeries | None
         Real EEG for semi-synthetic training (train split only). default: ``None``.
     arch : dict | None
-        Builder overrides (``widths``, ``hidden``), e.g. for small test models. default:
-        ``None`` (:data:`RECIPE_ARCH`).
+        Builder overrides (``widths``, ``hidden``) for small test models. default: ``None``.
     evaluate : bool
         Choose thresholds on validation seeds and score held-out seeds >= 10000 for the
         card. default: ``True``.
@@ -396,7 +389,7 @@ def train_detector(
     t_data = time.perf_counter() - t_start
     if progress:
         print(f"data: {len(recs)} recordings in {t_data:.0f} s", flush=True)
-    arch = {"n_inputs": 3 + N_NEIGHBOURS, "n_kinds": len(KINDS), **RECIPE_ARCH, **(arch or {})}
+    arch = {"n_inputs": 3 + N_NEIGHBOURS, "n_kinds": len(KINDS), **(arch or {})}
     config = _config(arch, {k: 0.5 for k in KINDS[:-1]})
     module = _builder(config["builder"])(**arch)
     sampler = _Sampler(recs, seed, batch_size, positive_share=0.7)
