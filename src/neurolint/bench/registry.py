@@ -108,6 +108,12 @@ TASKS: tuple[Task, ...] = (
         "tasks.impute:run",
         5,
     ),
+    Task(
+        "movement",
+        "movement deflections: neurolint's movement step vs a 1.5 Hz high-pass",
+        "tasks.movement:run",
+        3,
+    ),
     Task("simulate", "speed of every simulator (x real time)", "tasks.simulate:run", 3),
     Task(
         "io_stream",

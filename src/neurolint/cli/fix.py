@@ -31,9 +31,9 @@ def fix(
         ..., "--out", "-o", help="Corrected file: .fif, .edf, .bdf, .raw (+ .json sidecar), .nwb."
     ),
     steps: str = typer.Option(
-        "gaps,channels,line,artifacts",
+        "gaps,channels,line,movement,artifacts",
         "--steps",
-        help="Comma-separated: gaps, channels, line, artifacts.",
+        help="Comma-separated: gaps, channels, line, movement, artifacts.",
     ),
     qc_path: Path = typer.Option(
         None, "--qc", help="A <stem>_qc.json from 'neurolint check'. default: run check."

@@ -18,11 +18,13 @@ __all__ = ["STEPS", "account", "fix", "residual"]
 
 #: Step name → class, in the order fix() runs them: gaps first (filters must not see NaN),
 #: then bad channels (so the line-noise filter is fitted on repaired data), then mains, then
-#: the learned artifact remover (trained on mains-free mixtures).
+#: movement (a slow wave the remover was not trained on), then the learned artifact remover
+#: (trained on mains-free mixtures).
 STEPS: dict[str, str] = {
     "gaps": "impute:GapFiller",
     "channels": "channels:ChannelRepair",
     "line": "line_noise:LineNoiseRemover",
+    "movement": "movement:MovementRemover",
     "artifacts": "artifacts:ArtifactRemover",
 }
 _PLANNED: dict[str, str] = {}
@@ -52,7 +54,7 @@ def fix(
     data: TimeSeries,
     qc: Any = None,
     *,
-    steps: Sequence[str] | str = ("gaps", "channels", "line", "artifacts"),
+    steps: Sequence[str] | str = ("gaps", "channels", "line", "movement", "artifacts"),
     options: dict[str, dict[str, Any]] | None = None,
     chunk_duration: float = 30.0,
     progress_bar: bool = False,
