@@ -26,7 +26,13 @@ def test_fix_writes_output_log_and_residual(tmp_path, capsys):
     assert main(["fix", str(src), "-o", str(out), "--residual", str(res), "--no-progress"]) == 0
     assert src.read_bytes() == before
     log = json.loads((tmp_path / "clean_correction.json").read_text())
-    assert [s["name"] for s in log["steps"]] == ["gaps", "channels", "line_noise", "artifacts"]
+    assert [s["name"] for s in log["steps"]] == [
+        "gaps",
+        "channels",
+        "line_noise",
+        "movement",
+        "artifacts",
+    ]
     fixed, removed = nl.read(out), nl.read(res)
     assert np.isfinite(fixed.get_data()).all()
     x = sim.data.get_data()

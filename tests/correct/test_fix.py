@@ -34,7 +34,8 @@ def test_fix_repairs_gaps_channels_and_hum(broken):
     before = ts.get_data()
     qc = nl.check(ts, detectors="rules")
     out, log = fix(ts, qc)
-    assert [s.name for s in log.steps] == ["gaps", "channels", "line_noise", "artifacts"]
+    names = [s.name for s in log.steps]
+    assert names == ["gaps", "channels", "line_noise", "movement", "artifacts"]
     assert all(s.skipped is None for s in log.steps[:3])
     x, clean = out.get_data(), truth.clean.get_data()
     assert np.isfinite(x).all()
