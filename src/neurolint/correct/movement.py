@@ -20,12 +20,10 @@ import numpy as np
 from ..core.provenance import CorrectionStep, Region
 from ..core.timeseries import TimeSeries
 from ..core.validate import check_positive
+from .artifacts import _EEG_LIKE  # the channel types the artifact steps clean
 from .base import Step
 
 __all__ = ["MovementRemover"]
-
-# Channel types whose slow waves are brain signal plus artifact (EOG records the eyes).
-_EEG_LIKE = ("eeg", "ecog", "seeg")
 
 
 class MovementRemover(Step):
@@ -82,6 +80,7 @@ class MovementRemover(Step):
             self.skipped_ = f"{sfreq:g} Hz recording too short or too slow for the filter"
             return self
         lookup = {n: i for i, n in enumerate(ts.ch_names)}
+        usable = set(eeg)
         spans = []
         for e in qc.events:
             if e.kind != "movement":
@@ -90,7 +89,7 @@ class MovementRemover(Step):
                 self.left_ += 1
                 continue
             chans = [lookup[c] for c in e.channels if c in lookup] or eeg
-            chans = [c for c in chans if c in eeg]
+            chans = [c for c in chans if c in usable]
             a = max(0, round(e.onset * sfreq) - pad)
             z = min(ts.n_samples, round(e.offset * sfreq) + pad)
             if chans and z - a > 2 * pad:
