@@ -13,10 +13,11 @@ from neurolint.core.timeseries import TimeSeries
 from neurolint.simulate import simulate_eeg
 
 
-def _rules(ts: TimeSeries, segment_s: float):
+def _rules(ts: TimeSeries, segment_s: float, n_jobs: int | None = None):
     feats = window_features(ts, window=1.0, hop=1.0)
     good = np.ones(ts.n_channels, bool)
-    return event_rules(ts, feats, good, dict(EVENT_DEFAULTS), 60.0, segment_s=segment_s)
+    t = dict(EVENT_DEFAULTS)
+    return event_rules(ts, feats, good, t, 60.0, segment_s=segment_s, n_jobs=n_jobs)
 
 
 def test_zero_phase_matches_filtfilt_away_from_the_ends():
@@ -54,6 +55,13 @@ def test_segments_find_what_one_pass_finds():
     same = {key(e) for e in whole} & {key(e) for e in parts}
     # Baselines are per segment, so an edge may move a bin; events do not come and go.
     assert len(same) >= 0.9 * len(whole) and abs(len(parts) - len(whole)) <= 0.1 * len(whole)
+
+
+def test_segments_side_by_side_find_exactly_what_one_at_a_time_finds():
+    ts = simulate_eeg(16, 200.0, 256.0, seed=13).data
+    serial = _rules(ts, segment_s=60.0)
+    assert serial
+    assert _rules(ts, segment_s=60.0, n_jobs=2) == serial
 
 
 def test_an_event_across_a_segment_boundary_stays_one_event():

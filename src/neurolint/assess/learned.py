@@ -30,7 +30,7 @@ import numpy as np
 
 from ..core.errors import DataValueError, ParameterError
 from ..core.findings import Finding
-from ..core.threads import torch_threads
+from ..core.threads import map_in_threads, n_workers, torch_threads
 from ..core.validate import check_positive
 from .base import Detection, runs
 
@@ -423,18 +423,10 @@ class LearnedDetector:
             probs[g0:g1] = p[:, g0 - s0 : g1 - s0].transpose(1, 0, 2)  # disjoint rows
 
         starts = range(0, n, core)
-        workers = _workers(self.n_jobs, len(starts))
         # Several chunks side by side, each on one torch thread: for a net this small that
         # keeps every core busy, where threads inside each convolution mostly wait.
         with torch_threads(None if self.n_jobs is None else 1):
-            if workers == 1:
-                for start in starts:
-                    chunk(start)
-            else:
-                from concurrent.futures import ThreadPoolExecutor
-
-                with ThreadPoolExecutor(workers, thread_name_prefix="neurolint-cnn") as pool:
-                    list(pool.map(chunk, starts))
+            map_in_threads(chunk, starts, n_workers(self.n_jobs, len(starts)), "neurolint-cnn")
         return probs, np.arange(n_seg) * grid.hop
 
     def detect(self, ts: Any) -> Detection:
@@ -514,13 +506,3 @@ class LearnedDetector:
         if ts.n_samples < 1:
             raise DataValueError("The recording has no samples; nothing to assess.")
         return _grid(float(ts.sampling_rate))
-
-
-def _workers(n_jobs: int | None, n_chunks: int) -> int:
-    """Chunks run side by side: ``n_jobs`` (``-1``: every core), at most one per chunk."""
-    if n_jobs is None:
-        return 1
-    import os
-
-    n = (os.cpu_count() or 1) if n_jobs == -1 else int(n_jobs)
-    return max(1, min(n, n_chunks))

@@ -55,6 +55,9 @@ class RuleDetector:
         Overrides of :data:`DEFAULT_THRESHOLDS` by name. default: ``None``.
     line_freq : float | None
         Mains frequency (50 or 60 Hz); ``None`` picks the one with more power. default: None.
+    n_jobs : int | None
+        Segments of the event rules run side by side in this many threads (``-1``: one per
+        core); each adds a segment's memory. default: ``None`` (one at a time).
     """
 
     def __init__(
@@ -63,11 +66,13 @@ class RuleDetector:
         hop: float | None = None,
         thresholds: Mapping[str, float] | None = None,
         line_freq: float | None = None,
+        n_jobs: int | None = None,
     ) -> None:
         self.window = window
         self.hop = hop
         self.thresholds = thresholds
         self.line_freq = line_freq
+        self.n_jobs = n_jobs
 
     # -- parameters ---------------------------------------------------------------------------
     def _resolved(self, ts: TimeSeries) -> tuple[dict[str, float], float, float]:
@@ -149,7 +154,9 @@ class RuleDetector:
             usable[:] = True  # untyped data: judge it as EEG-like
         statuses, bad, _ = channel_rules(ts, feats, t, usable)
         good = usable & ~bad
-        events = event_rules(ts, feats, good, t, line_freq) if good.any() else []
+        events = (
+            event_rules(ts, feats, good, t, line_freq, n_jobs=self.n_jobs) if good.any() else []
+        )
         quality = _quality(ts, events, statuses, window)
         return Detection(
             detector="rules",

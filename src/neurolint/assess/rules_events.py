@@ -36,6 +36,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from ..core.findings import Finding
+from ..core.threads import map_in_threads, n_workers
 from ..core.timeseries import TimeSeries
 from ..core.validate import check_positive
 from ._stats import row_median, row_nanmedian, zero_phase
@@ -602,6 +603,7 @@ def event_rules(
     line_freq: float,
     *,
     segment_s: float = SEGMENT_S,
+    n_jobs: int | None = None,
 ) -> list[Finding]:
     """All event rules on the ``good`` channels (boolean mask) of ``ts``.
 
@@ -610,6 +612,8 @@ def event_rules(
     not the recording; their baselines (a channel's typical high-frequency power, step size
     and slow spread) are those of the segment, which also follows slow changes over a long
     recording. Findings are cut to their segment and pieces meeting at a boundary joined.
+    ``n_jobs`` segments run side by side (``-1``: one per core; memory grows by a segment
+    per thread).
     """
     t = thresholds
     idx = np.flatnonzero(good)
@@ -624,17 +628,20 @@ def event_rules(
         pieces = _segment_rules(ts, idx, names, t, line_freq)
         cuts: list[float] = []
     else:
-        pieces, cuts = [], []
-        for a in range(0, n, seg):
+
+        def segment(a: int) -> list[Finding]:
             b = min(n, a + seg)
             lo, hi = max(0, a - margin), min(n, b + margin)
-            shift = lo / sfreq
-            for e in _segment_rules(ts.frame_slice(lo, hi), idx, names, t, line_freq):
-                e = _clip(replace(e, onset=e.onset + shift), a / sfreq, b / sfreq)
-                if e is not None:
-                    pieces.append(e)
-            if b < n:
-                cuts.append(b / sfreq)
+            found = _segment_rules(ts.frame_slice(lo, hi), idx, names, t, line_freq)
+            clipped = (
+                _clip(replace(e, onset=e.onset + lo / sfreq), a / sfreq, b / sfreq) for e in found
+            )
+            return [e for e in clipped if e is not None]
+
+        starts = range(0, n, seg)
+        found = map_in_threads(segment, starts, n_workers(n_jobs, len(starts)), "neurolint-rules")
+        pieces = [e for part in found for e in part]
+        cuts = [a / sfreq for a in starts[1:]]
     events = _join(pieces, cuts)
     events += _line_rule(feats, t, ts.ch_names, good, line_freq) + ecg_rule(ts, idx, t)
     return sorted(events, key=lambda e: (e.onset, e.kind))
