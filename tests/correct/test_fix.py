@@ -99,7 +99,7 @@ def test_a_forced_global_step_does_not_harm_clean_eeg():
 def test_bad_requests_get_clear_errors(broken):
     ts, _ = broken
     with pytest.raises(ParameterError, match="not trained for"):
-        fix(ts, steps="artifacts", options={"artifacts": {"kinds": ["ecg"]}})
+        fix(ts, steps="artifacts", options={"artifacts": {"kinds": ["pop"]}})
     with pytest.raises(ParameterError, match="Unknown step"):
         fix(ts, steps="gaps,magic")
     with pytest.raises(ParameterError, match="TimeSeries"):

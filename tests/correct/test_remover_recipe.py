@@ -87,3 +87,33 @@ def test_window_context_is_the_mean_of_the_channels_neighbours():
     ctx = step._contexts(block, 10, np.array([[0, 12, 16], [1, 10, 14]]))
     np.testing.assert_allclose(ctx[0], block[1:3, 2:6].mean(axis=0))
     np.testing.assert_array_equal(ctx[1], 0)
+
+
+def test_a_share_of_mixtures_take_simulated_clean_epochs_and_none_without_it():
+    rng = np.random.default_rng(5)
+    real = rng.standard_normal((30, 512)).astype(np.float32)
+    simulated = np.full((4, 512), 7.0, dtype=np.float32)  # easy to recognise
+    art = {"eog": np.ones((3, 512), np.float32), "emg": np.ones((3, 512), np.float32)}
+    data = RemoverData(real, art, simulated=simulated)
+
+    def clean(share):
+        kinds = ("eog", "emg")
+        return data.mix(np.random.default_rng(6), 400, kinds, simulated_share=share)[1]
+
+    assert not np.any(np.all(clean(0.0) == 7.0, axis=1))
+    share = np.mean(np.all(clean(0.3) == 7.0, axis=1))
+    assert 0.2 < share < 0.4
+    # Without simulated epochs the draws are those of a pool without them (reproducible).
+    bare = RemoverData(real, art)
+    np.testing.assert_array_equal(
+        data.mix(np.random.default_rng(6), 50, ("eog", "emg"))[0],
+        bare.mix(np.random.default_rng(6), 50, ("eog", "emg"))[0],
+    )
+
+
+def test_kind_shares_set_how_often_each_artifact_appears():
+    rng = np.random.default_rng(7)
+    pool = {k: np.ones((2, 512), np.float32) for k in ("eog", "emg", "ecg")}
+    data = RemoverData(rng.standard_normal((10, 512)).astype(np.float32), pool)
+    kind = data.mix(rng, 4000, ("eog", "emg", "ecg"), shares=(0.6, 0.3, 0.1))[3]
+    np.testing.assert_allclose(np.bincount(kind) / 4000, [0.6, 0.3, 0.1], atol=0.03)

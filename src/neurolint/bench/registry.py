@@ -114,6 +114,12 @@ TASKS: tuple[Task, ...] = (
         "tasks.movement:run",
         3,
     ),
+    Task(
+        "cardiac",
+        "heartbeat artifacts: the remover on test epochs and simulated recordings vs AAS",
+        "tasks.cardiac:run",
+        3,
+    ),
     Task("simulate", "speed of every simulator (x real time)", "tasks.simulate:run", 3),
     Task(
         "io_stream",

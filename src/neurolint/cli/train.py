@@ -88,8 +88,14 @@ def remover(
     context: bool = typer.Option(
         False, "--context/--no-context", help="Give the network its neighbours' mean too."
     ),
+    simulated_share: float = typer.Option(
+        0.3,
+        "--simulated-share",
+        metavar="<float>",
+        help="Fraction of mixtures on artifact-free simulated EEG instead of the recording's.",
+    ),
 ) -> None:
-    """Train the ocular/muscle artifact remover (the shipped recipe by default)."""
+    """Train the ocular, muscle and cardiac artifact remover (the shipped recipe by default)."""
     from ..core.errors import InputNotFoundError
     from ..correct.training import train_remover
 
@@ -104,6 +110,7 @@ def remover(
         progress=True,
         synthetic_eog=synthetic_eog,
         context=context,
+        simulated_share=simulated_share,
     )
     typer.echo(f"Wrote {path}")
 

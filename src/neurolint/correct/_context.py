@@ -86,8 +86,9 @@ def context_artifacts(
 ) -> np.ndarray:
     """The artifacts as the neighbours see them.
 
-    Ocular: the same waveform at a gain drawn log-uniformly in [0.4, 2.5] (a fifth of the
-    time in [-0.8, 0.4]: horizontal eye movements flip sign across the midline). Muscle: local, so
+    Ocular (and cardiac, also a far field): the same waveform at a gain drawn log-uniformly
+    in [0.4, 2.5] (a fifth of the time in [-0.8, 0.4]: horizontal eye movements flip sign
+    across the midline, the cardiac field across the scalp). Muscle: local, so
     a gain in [0.2, 1.0] on a mix of the same burst and another one, correlated by a random
     amount.
     """
@@ -96,7 +97,7 @@ def context_artifacts(
         rows = np.flatnonzero(kind == k)
         if not len(rows):
             continue
-        if name == "eog":
+        if name in ("eog", "ecg"):  # fields that reach the neighbours too
             flip = rng.random(len(rows)) < 0.2
             m = len(rows)
             # Log-uniform 0.4-2.5: a frontopolar channel's neighbours lie behind it (gain

@@ -1,4 +1,4 @@
-"""The learned artifact remover (ocular and muscle), applied to 2 s single-channel epochs.
+"""The learned artifact remover (ocular, muscle, cardiac), applied to 2 s single-channel epochs.
 
 ``denoise_epochs`` scales each epoch by its standard deviation, runs the shipped
 ``eeg-remover`` U-Net (or a given module) and scales back. The network was trained on
@@ -16,7 +16,14 @@ from ..core.provenance import CorrectionStep
 from ..core.timeseries import TimeSeries
 from .base import Step
 
-__all__ = ["COVERED", "EPOCH_SAMPLES", "MODEL_RATE", "ArtifactRemover", "denoise_epochs"]
+__all__ = [
+    "COVERED",
+    "DEFAULT_KINDS",
+    "EPOCH_SAMPLES",
+    "MODEL_RATE",
+    "ArtifactRemover",
+    "denoise_epochs",
+]
 
 MODEL_RATE = 256.0
 EPOCH_SAMPLES = 512
@@ -96,12 +103,16 @@ def denoise_epochs(
 
 # EOG channels record the eyes on purpose: they are a reference, not something to clean.
 _EEG_LIKE = ("eeg", "ecog", "seeg")
-#: Finding kinds the shipped remover was trained for (EOG and EMG mixtures).
-COVERED = ("blink", "saccade", "muscle")
+#: Finding kinds the shipped remover was trained for (EOG, EMG and heartbeat mixtures).
+COVERED = ("blink", "saccade", "muscle", "ecg")
+#: Kinds cleaned unless asked otherwise. Heartbeats are left out: at their usual size in
+#: EEG the remover changes the EEG under them by more than the heartbeat's own energy
+#: (``neurolint bench cardiac``); it helps only where they are as large as the EEG.
+DEFAULT_KINDS = ("blink", "saccade", "muscle")
 
 
 class ArtifactRemover(Step):
-    """Remove ocular and muscle artifacts with the learned remover, where they were found.
+    """Remove ocular, muscle and cardiac artifacts with the learned remover, where found.
 
     Each finding of a covered kind gets 2 s windows (one per second of its length) on its
     channels (every EEG channel when it names none). Each window is resampled to 256 Hz,
@@ -112,7 +123,8 @@ class ArtifactRemover(Step):
     Parameters
     ----------
     kinds : sequence of str
-        Finding kinds to act on (of :data:`COVERED`). default: all of them.
+        Finding kinds to act on (of :data:`COVERED`). default: :data:`DEFAULT_KINDS`
+        (ocular and muscle; add ``"ecg"`` for heartbeats as large as the EEG).
     where : {"findings", "everywhere"}
         Only around the assessment's findings (needs ``qc``), or over every channel and
         second of the recording. default: ``"findings"``. Seen one window at a time, slow
@@ -128,14 +140,14 @@ class ArtifactRemover(Step):
     windows_ : ndarray ``(n, 3)``
         ``(channel, start, stop)`` samples of every window cleaned.
     ignored_ : dict
-        Finding kinds present in ``qc`` that the remover does not cover, with counts.
+        Finding kinds present in ``qc`` that this step did not act on, with counts.
     """
 
     name = "artifacts"
 
     def __init__(
         self,
-        kinds: tuple[str, ...] | list[str] = COVERED,
+        kinds: tuple[str, ...] | list[str] = DEFAULT_KINDS,
         where: str = "findings",
         model: str = "eeg-remover",
         fade: float = 0.25,
@@ -185,7 +197,7 @@ class ArtifactRemover(Step):
             lookup = {n: i for i, n in enumerate(ts.ch_names)}
             for event in qc.events:
                 if event.kind not in self.kinds:
-                    if event.kind not in COVERED and event.kind != "anomaly":
+                    if event.kind != "anomaly":
                         self.ignored_[event.kind] = self.ignored_.get(event.kind, 0) + 1
                     continue
                 chans = [lookup[c] for c in event.channels if c in lookup] or eeg
@@ -194,7 +206,7 @@ class ArtifactRemover(Step):
                 for start in self._starts(a, z, ts.n_samples):
                     windows += [(ch, start, start + self.length_) for ch in chans]
             if not windows:
-                self.skipped_ = "no ocular or muscle findings to clean"
+                self.skipped_ = "no ocular, muscle or cardiac findings to clean"
         rows = sorted(set(windows), key=lambda w: (w[1], w[0]))
         self.windows_ = np.array(rows, dtype=np.int64).reshape(-1, 3)
         self.context_ = False

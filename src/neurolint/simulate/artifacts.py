@@ -37,6 +37,7 @@ from typing import Any
 import numpy as np
 
 from ..core.findings import Finding
+from ._heartbeat import heartbeats
 
 __all__ = [
     "ARTIFACT_KINDS",
@@ -231,31 +232,10 @@ def _gap(s: _Scene, start: int, stop: int, fill: str) -> Finding:
 
 
 def _ecg(s: _Scene, start: int, stop: int) -> tuple[Finding, np.ndarray]:
-    from scipy.signal import oaconvolve
-
     rng = s.rng
     bpm = rng.uniform(50, 90)
-    n_beats = int((stop - start) / s.sfreq * bpm / 60) + 2
-    # RR intervals with heart-rate variability: slow (respiratory) modulation plus jitter.
-    k = np.arange(n_beats)
-    rr = 60 / bpm * (1 + 0.04 * np.sin(2 * np.pi * k / rng.uniform(3, 6)))
-    rr *= 1 + 0.02 * rng.standard_normal(n_beats)
-    peaks = start + np.round((rng.uniform(0.1, 0.5) + np.cumsum(rr) - rr[0]) * s.sfreq)
-    peaks = peaks[peaks < stop - 0.4 * s.sfreq].astype(np.int64)
-    t = np.arange(round(-0.25 * s.sfreq), round(0.45 * s.sfreq)) / s.sfreq
-    # P, Q, R, S, T waves as Gaussians (times in s relative to R, widths, relative heights).
-    waves = (
-        (-0.2, 0.025, 0.12),
-        (-0.03, 0.01, -0.15),
-        (0.0, 0.012, 1.0),
-        (0.03, 0.01, -0.25),
-        (0.25, 0.05, 0.3),
-    )
-    beat = sum(h * np.exp(-0.5 * ((t - c) / w) ** 2) for c, w, h in waves)
-    train = np.zeros(stop - start)
-    np.add.at(train, peaks - start, 1.0)
-    lead = -round(t[0] * s.sfreq)
-    wave = oaconvolve(train, beat)[lead : lead + stop - start]
+    wave, peaks = heartbeats(rng, stop - start, s.sfreq, bpm)
+    peaks = peaks + start
     amp = rng.uniform(3e-6, 15e-6)
     w = _distance_weights(s.pos, _HEART[None], 0.08)
     s.data[:, start:stop] += (amp * w[:, None] * (wave * _taper(stop - start, 0.02))[None]).astype(

@@ -92,7 +92,7 @@ BASELINE_STEPS, BASELINE_BATCH = 1500, 32
 def _train_baseline(name: str, source: Path, seed: int, steps: int) -> Any:
     import torch
 
-    from ...correct.training import _normalise, remover_data
+    from ...correct.training import DATASET_KINDS, _normalise, remover_data
     from ...models.training import seed_everything, train_loop
     from ..baselines.eegdenoisenet import build
 
@@ -102,7 +102,7 @@ def _train_baseline(name: str, source: Path, seed: int, steps: int) -> Any:
     net = build(name)
 
     def batches(_step: int):
-        noisy, clean, _, _ = train.mix(rng, BASELINE_BATCH, augment=True)
+        noisy, clean, _, _ = train.mix(rng, BASELINE_BATCH, DATASET_KINDS, augment=True)
         x, y = _normalise(noisy, clean)
         return torch.from_numpy(x)[:, None], torch.from_numpy(y)[:, None], torch.ones(1)
 
