@@ -167,3 +167,20 @@ def test_eog_channels_are_left_as_they_are():
     eog = [typed.ch_names.index(n) for n in front]
     np.testing.assert_array_equal(out.get_data()[eog], typed.get_data()[eog])
     assert not np.array_equal(out.get_data(), typed.get_data())  # the EEG was cleaned
+
+
+def test_ecg_findings_are_cleaned_only_when_asked():
+    ts = simulate_eeg(16, 30.0, 256.0, artifacts=None, seed=21).data
+    qc = QCResult(
+        score=90.0,
+        sampling_rate=ts.sampling_rate,
+        duration=ts.duration,
+        events=[Finding(5.0, 10.0, "ecg", channels=(ts.ch_names[0],))],
+    )
+    out, log = fix(ts, qc, steps="artifacts")
+    assert log.steps[0].skipped and log.steps[0].parameters["not_covered"] == {"ecg": 1}
+    np.testing.assert_array_equal(out.get_data(), ts.get_data())
+    kinds = ["blink", "saccade", "muscle", "ecg"]
+    out, log = fix(ts, qc, steps="artifacts", options={"artifacts": {"kinds": kinds}})
+    changed = np.flatnonzero(np.any(out.get_data() != ts.get_data(), axis=1))
+    assert log.steps[0].skipped is None and changed.tolist() == [0]
