@@ -97,7 +97,7 @@ def run_demo(
         tmp.write_text(qc.to_json() + "\n")
     seconds["check"] = time.perf_counter() - t
 
-    say("[3/4] Fixing it: gaps, bad channels, line noise, ocular and muscle artifacts")
+    say("[3/4] Fixing it: gaps, bad channels, line noise, movement, ocular and muscle artifacts")
     t = time.perf_counter()
     corrected, log = fix(sim.data, qc, progress_bar=progress_bar)
     write(corrected, files["corrected"], overwrite=overwrite)

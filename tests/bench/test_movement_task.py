@@ -17,6 +17,7 @@ def test_truth_scores_zero_and_untouched_input_scores_one():
 def test_quick_run_scores_both_methods():
     result = run_task("movement", quick=True)
     rows = {r.method: r for r in result.rows}
-    assert len(rows) == 2 and all(r.error is None for r in rows.values())
-    ours = rows["neurolint movement step (check findings)"].metrics
-    assert ours["artifact_left"] < 1.0 and abs(ours["delta_change"]) < 0.01
+    assert len(rows) == 3 and all(r.error is None for r in rows.values())
+    for name in ("movement step", "movement step + remover"):
+        ours = rows[f"neurolint {name} (check findings)"].metrics
+        assert ours["artifact_left"] < 1.0 and abs(ours["delta_change"]) < 0.01

@@ -68,7 +68,7 @@ def fix(
         The recording. Never modified.
     qc : QCResult | None
         Assessment of ``data`` from :func:`neurolint.check`: its bad channels are repaired
-        and its ocular and muscle findings cleaned (heartbeats too when
+        and its ocular, muscle and movement findings cleaned (heartbeats too when
         ``options["artifacts"]["kinds"]`` lists ``"ecg"``). default: ``None`` (then no channel is
         repaired unless ``options["channels"]["bads"]``, and the artifact step is skipped
         unless ``options["artifacts"]["where"] = "everywhere"``).

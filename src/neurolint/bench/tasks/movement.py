@@ -14,7 +14,8 @@ Metrics:
 - ``events``: true movement events.
 
 Methods: neurolint's ``movement`` step (slow-wave subtraction under the movement findings of
-``check()``), and the textbook alternative, a 1.5 Hz zero-phase high-pass over the whole
+``check()``), the same followed by the learned remover on those findings (what ``fix()``
+does by default), and the textbook alternative, a 1.5 Hz zero-phase high-pass over the whole
 recording (which removes the same slow waves everywhere).
 """
 
@@ -46,6 +47,14 @@ def _ours(sim, qc) -> np.ndarray:
     from ...correct import fix
 
     out, _ = fix(sim.data, qc, steps="movement")
+    return out.get_data()
+
+
+def _with_remover(sim, qc) -> np.ndarray:
+    from ...correct import fix
+
+    options = {"artifacts": {"kinds": ["movement"]}}
+    out, _ = fix(sim.data, qc, steps="movement,artifacts", options=options)
     return out.get_data()
 
 
@@ -105,6 +114,12 @@ def run(quick: bool = False, seed: int = 0, *, debug: bool = False) -> BenchResu
     cases = _suite(quick, seed)
     for name, kind, method, source in (
         ("neurolint movement step (check findings)", "ours", _ours, ""),
+        (
+            "neurolint movement step + remover (check findings)",
+            "ours",
+            _with_remover,
+            "fix(steps='movement,artifacts'), the remover on movement findings only",
+        ),
         ("high-pass 1.5 Hz, whole recording", "baseline", _highpass, "scipy sosfiltfilt"),
     ):
         result.rows.append(
