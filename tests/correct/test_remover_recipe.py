@@ -117,3 +117,19 @@ def test_kind_shares_set_how_often_each_artifact_appears():
     data = RemoverData(rng.standard_normal((10, 512)).astype(np.float32), pool)
     kind = data.mix(rng, 4000, ("eog", "emg", "ecg"), shares=(0.6, 0.3, 0.1))[3]
     np.testing.assert_allclose(np.bincount(kind) / 4000, [0.6, 0.3, 0.1], atol=0.03)
+
+
+def test_the_recipe_writes_weights_and_a_card_that_covers_every_kind(shared_data, tmp_path):
+    import json
+
+    from neurolint.correct.training import train_remover
+    from neurolint.models.registry import load_model
+
+    path = train_remover(shared_data / "eeg" / "eeglab_data.set", steps=3, out=tmp_path)
+    card = json.loads((tmp_path / "eeg-remover.json").read_text())
+    metrics = card["validation"]["metrics"]["alone"]
+    assert set(metrics) == {"eog", "emg", "ecg", "simulated"}
+    assert card["training"]["artifact_epochs"]["ecg"] == 4000
+    assert card["training"]["simulated_share"] == 0.3
+    module, _ = load_model(str(path))
+    assert sum(p.numel() for p in module.parameters()) > 10_000
