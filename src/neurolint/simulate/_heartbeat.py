@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["PQRST", "heartbeats"]
+__all__ = ["PQRST", "beat_train", "heartbeats"]
 
 #: P, Q, R, S, T waves as Gaussians: (time relative to R in s, width in s, relative height).
 PQRST = (
@@ -32,17 +32,27 @@ def heartbeats(
     RR intervals carry a slow (respiratory) modulation of 4% and 2% jitter; the first R
     falls 0.1-0.5 s in, and no R falls in the last 0.4 s.
     """
-    from scipy.signal import oaconvolve
-
     n_beats = int(n / sfreq * bpm / 60) + 2
     k = np.arange(n_beats)
     rr = 60 / bpm * (1 + 0.04 * np.sin(2 * np.pi * k / rng.uniform(3, 6)))
     rr *= 1 + 0.02 * rng.standard_normal(n_beats)
     peaks = np.round((rng.uniform(0.1, 0.5) + np.cumsum(rr) - rr[0]) * sfreq)
     peaks = peaks[peaks < n - 0.4 * sfreq].astype(np.int64)
+    return beat_train(peaks, n, sfreq, waves), peaks
+
+
+def beat_train(
+    peaks: np.ndarray,
+    n: int,
+    sfreq: float,
+    waves: tuple[tuple[float, float, float], ...] = PQRST,
+) -> np.ndarray:
+    """``n`` samples with one PQRST beat (R height ~1) centred on each R-peak sample."""
+    from scipy.signal import oaconvolve
+
     t = np.arange(round(-0.25 * sfreq), round(0.45 * sfreq)) / sfreq
     beat = sum(h * np.exp(-0.5 * ((t - c) / w) ** 2) for c, w, h in waves)
     train = np.zeros(n)
-    np.add.at(train, peaks, 1.0)
+    np.add.at(train, np.asarray(peaks, dtype=np.int64), 1.0)
     lead = -round(t[0] * sfreq)
-    return oaconvolve(train, beat)[lead : lead + n], peaks
+    return oaconvolve(train, beat)[lead : lead + n]

@@ -35,11 +35,11 @@ from types import SimpleNamespace
 import numpy as np
 
 from ..harness import BenchResult, run_method
+from ._held_out import checked_suite, score_on_suite
 
 __all__ = ["heartbeat_epochs", "run"]
 
 SOURCE = Path(__file__).resolve().parents[4] / ".." / "shared" / "data" / "eeg" / "eeglab_data.set"
-SEED_OFFSET = 10_000
 SNRS = np.linspace(-7.0, 2.0, 10)
 SFREQ = 256.0
 #: AAS template span around each R peak, in seconds (the simulator's beat spans -0.25..0.45).
@@ -105,18 +105,7 @@ def _epoch_rows(quick: bool, seed: int, debug: bool) -> list:
 
 
 def _suite(quick: bool, seed: int) -> list:
-    from ...assess import check
-    from ...simulate import simulate_eeg
-
-    full = [(32, 256.0, 300.0), (64, 256.0, 300.0), (64, 500.0, 300.0)]
-    layouts = [(32, 256.0, 60.0)] if quick else full
-    out = []
-    for i, (n, sfreq, seconds) in enumerate(layouts):
-        sim = simulate_eeg(
-            n, seconds, sfreq, artifacts=("ecg",), rates=ECG_RATE, seed=SEED_OFFSET + seed + i
-        )
-        out.append((sim, check(sim.data, n_jobs=-1)))
-    return out
+    return checked_suite(quick, seed, artifacts=("ecg",), rates=ECG_RATE)
 
 
 def _remover(sim, qc) -> np.ndarray:
@@ -168,21 +157,15 @@ def _ica(sim, _qc) -> np.ndarray:
     import warnings
 
     import mne
-    from scipy.signal import oaconvolve
     from sklearn.exceptions import ConvergenceWarning
 
-    from ...simulate._heartbeat import PQRST
+    from ...simulate._heartbeat import beat_train
 
     ts = sim.data
     sfreq = ts.sampling_rate
     raw = ts.to_mne(copy_data=True)
     raw._data = np.nan_to_num(raw._data)
-    train = np.zeros(ts.n_times)
-    train[np.asarray(sim.truth.arrays["ecg_r_peaks"], dtype=np.int64)] = 1.0
-    t = np.arange(round(-0.25 * sfreq), round(0.45 * sfreq)) / sfreq
-    beat = sum(h * np.exp(-0.5 * ((t - c) / w) ** 2) for c, w, h in PQRST)
-    lead = -round(t[0] * sfreq)
-    ecg = oaconvolve(train, beat)[lead : lead + ts.n_times] * 1e-3
+    ecg = beat_train(sim.truth.arrays["ecg_r_peaks"], ts.n_times, sfreq) * 1e-3
     info = mne.create_info(["ECG"], sfreq, ["ecg"])
     raw.add_channels([mne.io.RawArray(ecg[None], info, verbose="error")], force_update_info=True)
     fit_raw = raw.copy().filter(1.0, None, verbose="error")
@@ -238,11 +221,11 @@ def run(quick: bool = False, seed: int = 0, *, debug: bool = False) -> BenchResu
     else:
         result.notes.append(f"epoch rows skipped: {SOURCE.resolve()} is absent (shared data).")
     cases = _suite(quick, seed)
-    for name, kind, method, source in (
+    methods = [
         (
             "neurolint remover, check() findings [recordings]",
             "ours",
-            lambda sim, qc: _remover(sim, qc),
+            _remover,
             "fix(steps='artifacts', kinds=('ecg',)) under check()'s ECG findings",
         ),
         (
@@ -265,17 +248,8 @@ def run(quick: bool = False, seed: int = 0, *, debug: bool = False) -> BenchResu
             "average artifact subtraction per channel and episode at the true beat times "
             "(oracle timing)",
         ),
-    ):
-        result.rows.append(
-            run_method(
-                name,
-                lambda method=method: [method(sim, qc) for sim, qc in cases],
-                lambda outs: _score(cases, outs),
-                kind=kind,
-                source=source,
-                debug=debug,
-            )
-        )
+    ]
+    result.rows += score_on_suite(cases, methods, _score, debug=debug)
     result.notes.append(
         f"Epochs: test-split clean EEG x {len(SNRS)} SNRs ({SNRS[0]:g}..{SNRS[-1]:g} dB) with "
         "the simulator's heartbeats. Recordings: "

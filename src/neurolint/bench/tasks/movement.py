@@ -23,24 +23,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..harness import BenchResult, run_method
+from ..harness import BenchResult
+from ._held_out import checked_suite, score_on_suite
 
 __all__ = ["run"]
 
-SEED_OFFSET = 10_000
-
 
 def _suite(quick: bool, seed: int) -> list:
-    from ...assess import check
-    from ...simulate import simulate_eeg
-
-    full = [(32, 256.0, 300.0), (64, 256.0, 300.0), (64, 500.0, 300.0)]
-    layouts = [(32, 256.0, 60.0)] if quick else full
-    out = []
-    for i, (n, sfreq, seconds) in enumerate(layouts):
-        sim = simulate_eeg(n, seconds, sfreq, seed=SEED_OFFSET + seed + i)
-        out.append((sim, check(sim.data, n_jobs=-1)))
-    return out
+    return checked_suite(quick, seed)
 
 
 def _ours(sim, qc) -> np.ndarray:
@@ -112,7 +102,7 @@ def run(quick: bool = False, seed: int = 0, *, debug: bool = False) -> BenchResu
         columns=["artifact_left", "delta_change", "events"],
     )
     cases = _suite(quick, seed)
-    for name, kind, method, source in (
+    methods = [
         ("neurolint movement step (check findings)", "ours", _ours, ""),
         (
             "neurolint movement step + remover (check findings)",
@@ -121,17 +111,8 @@ def run(quick: bool = False, seed: int = 0, *, debug: bool = False) -> BenchResu
             "fix(steps='movement,artifacts'), the remover on movement findings only",
         ),
         ("high-pass 1.5 Hz, whole recording", "baseline", _highpass, "scipy sosfiltfilt"),
-    ):
-        result.rows.append(
-            run_method(
-                name,
-                lambda method=method: [method(sim, qc) for sim, qc in cases],
-                lambda outs: _score(cases, outs),
-                kind=kind,
-                source=source,
-                debug=debug,
-            )
-        )
+    ]
+    result.rows += score_on_suite(cases, methods, _score, debug=debug)
     result.notes.append(
         f"{len(cases)} recording(s), every artifact kind; truth = the simulator's clean EEG. "
         "artifact_left: movement energy left in the true events (1 = untouched); "
