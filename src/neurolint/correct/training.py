@@ -69,10 +69,10 @@ class RemoverData:
         at every position in the window, either way round. A ``clean_fraction`` of the
         mixtures carry no artifact at all (SNR +inf), so the network learns to leave clean
         EEG, slow potentials included, alone. A ``synthetic_eog`` fraction of the ocular
-        mixtures take a synthetic ocular epoch (:mod:`._ocular`) instead of a real one, and
-        a ``simulated_share`` of them an artifact-free simulated EEG epoch (broader spectra
-        than the recording's posterior channels: more delta and more above 30 Hz) instead
-        of a real clean one.
+        mixtures take a synthetic ocular epoch (:mod:`._ocular`) instead of a real one. A
+        ``simulated_share`` of all mixtures take an artifact-free simulated EEG epoch
+        (broader spectra than the recording's posterior channels: more delta and more above
+        30 Hz) as the clean one.
 
         The context carries each artifact as a neighbour sees it
         (:func:`._context.context_artifacts`); two fifths of the artifact-free mixtures have
@@ -182,9 +182,9 @@ def remover_data(
             None if whole.context is None else take(whole.context, val),
         )
 
-    train, valid = part(False), part(True)
     from ._cardiac import synthetic_ecg
 
+    train, valid = part(False), part(True)
     for data, split, offset in ((train, "train", 1), (valid, "validation", 2)):
         rng = np.random.default_rng([seed, 7, offset])
         data.artifacts["ecg"] = synthetic_ecg(rng, CARDIAC_EPOCHS[split])
