@@ -226,8 +226,10 @@ def _finding(kind, on, off, chans, feature, value, threshold, **extra) -> Findin
     )
 
 
-def _mad(v: np.ndarray, axis: int = -1) -> np.ndarray:
-    med = np.median(v, axis=axis, keepdims=True)
+def _mad(v: np.ndarray, axis: int = -1, med: np.ndarray | None = None) -> np.ndarray:
+    """1.4826 x the median absolute deviation (``med``: the median, if already known)."""
+    if med is None:
+        med = np.median(v, axis=axis, keepdims=True)
     return 1.4826 * np.median(np.abs(v - med), axis=axis, keepdims=True) + 1e-30
 
 
@@ -285,7 +287,8 @@ def _busy(s: Scan, events: list[Finding], pad: float = 0.1) -> np.ndarray:
 
 def _pop_rule(s: Scan, t: dict, names, nbrs, exclude: np.ndarray) -> list[Finding]:
     step = np.abs(s.step)
-    ref = np.median(step, axis=1, keepdims=True) + _mad(step)
+    med = np.median(step, axis=1, keepdims=True)
+    ref = med + _mad(step, med=med)
     z = step / ref
     z[:, exclude] = 0
     if nbrs.shape[1]:
