@@ -72,3 +72,21 @@ def test_fix_writes_each_output_format_readable_back(tmp_path, name):
     # EDF stores 16-bit integers scaled to each channel's range: compare within that step.
     tol = 2e-3 if name.endswith(".edf") else 1e-5
     np.testing.assert_allclose(back.get_data(), ref, atol=tol * np.abs(ref).max())
+
+
+def test_fix_cleans_the_artifact_kinds_asked_for(tmp_path, capsys):
+    sim = simulate_eeg(16, 30, 256.0, artifacts=["blink"], rates={"blink": 10.0}, seed=5)
+    src = tmp_path / "rec_eeg.fif"
+    nl.write(sim.data, src)
+    args = ["fix", str(src), "--steps", "artifacts", "--no-progress"]
+    assert main([*args, "-o", str(tmp_path / "a.fif")]) == 0
+    log = json.loads((tmp_path / "a_correction.json").read_text())
+    assert log["steps"][0]["parameters"]["kinds"] == ["blink", "saccade", "muscle", "movement"]
+    assert main([*args, "-o", str(tmp_path / "b.fif"), "--artifact-kinds", "muscle,ecg"]) == 0
+    log = json.loads((tmp_path / "b_correction.json").read_text())
+    assert log["steps"][0]["parameters"]["kinds"] == ["muscle", "ecg"]
+    assert log["steps"][0]["parameters"]["not_covered"].get("blink", 0) >= 1
+    # A kind the remover does not clean: a one-line error and exit status 2.
+    assert main([*args, "-o", str(tmp_path / "c.fif"), "--artifact-kinds", "pop"]) == 2
+    assert "not trained for" in capsys.readouterr().err
+    assert not (tmp_path / "c.fif").exists()

@@ -42,6 +42,12 @@ def fix(
         None, "--residual", help="Also write what was removed (input - output) here."
     ),
     line_method: str = typer.Option("zapline", "--line-method", help="zapline or notch."),
+    artifact_kinds: str = typer.Option(
+        None,
+        "--artifact-kinds",
+        help="Finding kinds the learned remover cleans, comma-separated. "
+        "default: blink,saccade,muscle,movement (add ecg for heartbeats as large as the EEG).",
+    ),
     fmt: str = typer.Option(None, "--format", help="Force the input format instead of sniffing."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace existing outputs."),
     report_path: Path = report_option(),
@@ -71,26 +77,30 @@ def fix(
     show = not no_progress and sys.stderr.isatty()
     if qc_path is not None:
         qc = QCResult.from_json(Path(qc_path).read_text())
-    elif "channels" in steps or "artifacts" in steps or report_path is not None:
+    elif (
+        any(step in steps for step in ("channels", "movement", "artifacts"))
+        or report_path is not None
+    ):
         from ..assess import check
 
         qc = check(data, progress_bar=show)
         qc.source = str(path)
     else:
         qc = None
+    options: dict = {"line": {"method": line_method}}
+    if artifact_kinds:
+        options["artifacts"] = {"kinds": [k.strip() for k in artifact_kinds.split(",") if k]}
     corrected, log = run_fix(
         data,
         qc,
         steps=steps,
-        options={"line": {"method": line_method}},
+        options=options,
         progress_bar=show,
         account_now=False,  # writing streams every sample once; count it then
     )
     write(corrected, out, overwrite=overwrite)
     if not account(log, corrected):
-        _, log = run_fix(
-            data, qc, steps=steps, options={"line": {"method": line_method}}, progress_bar=show
-        )
+        _, log = run_fix(data, qc, steps=steps, options=options, progress_bar=show)
     if residual_path is not None:
         write(residual(data, corrected), residual_path, overwrite=overwrite)
     log.meta["output"] = str(out)
