@@ -90,3 +90,13 @@ def test_fix_cleans_the_artifact_kinds_asked_for(tmp_path, capsys):
     assert main([*args, "-o", str(tmp_path / "c.fif"), "--artifact-kinds", "pop"]) == 2
     assert "not trained for" in capsys.readouterr().err
     assert not (tmp_path / "c.fif").exists()
+
+
+def test_the_movement_step_alone_gets_an_assessment(tmp_path):
+    sim = simulate_eeg(16, 60, 256.0, artifacts=["movement"], rates={"movement": 6.0}, seed=6)
+    src = tmp_path / "rec_eeg.fif"
+    nl.write(sim.data, src)
+    out = tmp_path / "m.fif"
+    assert main(["fix", str(src), "-o", str(out), "--steps", "movement", "--no-progress"]) == 0
+    step = json.loads((tmp_path / "m_correction.json").read_text())["steps"][0]
+    assert step["name"] == "movement" and step["skipped"] is None and step["regions"]
