@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..simulate._heartbeat import PQRST, heartbeats
+from ..simulate._heartbeat import PQRST, heartbeat_epoch
 
 __all__ = ["synthetic_ecg"]
 
@@ -27,18 +27,16 @@ def synthetic_ecg(rng: np.random.Generator, size: int, n: int = 512) -> np.ndarr
     """
     out = np.empty((size, n), dtype=np.float32)
     t = np.arange(n) / _RATE
+    # Each wave's time, width and height scaled within these bounds; the T wave's height
+    # goes from none to double.
+    lows = [(0.8, 0.6, 0.6)] * 4 + [(0.8, 0.6, 0.0)]
+    highs = [(1.2, 1.6, 1.6)] * 4 + [(1.3, 1.6, 2.0)]
     for i in range(size):
-        # Shift, widen and scale each wave; the T wave's height goes from none to double.
-        gains = [(1.2, 1.6, 1.6)] * 4 + [(1.3, 1.6, 2.0)]
-        lows = [(0.8, 0.6, 0.6)] * 4 + [(0.8, 0.6, 0.0)]
         waves = tuple(
             tuple(v * rng.uniform(lo, hi) for v, lo, hi in zip(wave, low, high, strict=True))
-            for wave, low, high in zip(PQRST, lows, gains, strict=True)
+            for wave, low, high in zip(PQRST, lows, highs, strict=True)
         )
-        # Built with a second before and after, so the epoch can start mid-beat.
-        pad = int(_RATE)
-        wave, _ = heartbeats(rng, n + 2 * pad, _RATE, rng.uniform(45, 120), waves)
-        wave = wave[pad : pad + n]
+        wave = heartbeat_epoch(rng, n, _RATE, rng.uniform(45, 120), waves)
         if rng.random() < 0.25:
             wave = wave + 0.2 * rng.uniform(-1, 1) * np.sin(
                 2 * np.pi * rng.uniform(0.1, 0.4) * t + rng.uniform(0, 2 * np.pi)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["PQRST", "beat_train", "heartbeats"]
+__all__ = ["PQRST", "beat_train", "heartbeat_epoch", "heartbeats"]
 
 #: P, Q, R, S, T waves as Gaussians: (time relative to R in s, width in s, relative height).
 PQRST = (
@@ -56,3 +56,17 @@ def beat_train(
     np.add.at(train, np.asarray(peaks, dtype=np.int64), 1.0)
     lead = -round(t[0] * sfreq)
     return oaconvolve(train, beat)[lead : lead + n]
+
+
+def heartbeat_epoch(
+    rng: np.random.Generator,
+    n: int,
+    sfreq: float,
+    bpm: float,
+    waves: tuple[tuple[float, float, float], ...] = PQRST,
+) -> np.ndarray:
+    """``n`` samples of :func:`heartbeats` cut from the middle of a train a second longer on
+    each side, so that the epoch may start mid-beat (random phase)."""
+    pad = round(sfreq)
+    wave, _ = heartbeats(rng, n + 2 * pad, sfreq, bpm, waves)
+    return wave[pad : pad + n]

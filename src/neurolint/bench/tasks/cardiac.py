@@ -50,13 +50,11 @@ ECG_RATE = {"ecg": 1.0}
 
 def heartbeat_epochs(rng: np.random.Generator, size: int, n: int = 512) -> np.ndarray:
     """``size`` unit-RMS epochs of the simulator's heartbeats (random phase and polarity)."""
-    from ...simulate._heartbeat import heartbeats
+    from ...simulate._heartbeat import heartbeat_epoch
 
     out = np.empty((size, n), dtype=np.float32)
-    pad = int(SFREQ)
     for i in range(size):
-        wave, _ = heartbeats(rng, n + 2 * pad, SFREQ, rng.uniform(50, 90))
-        wave = wave[pad : pad + n] * rng.choice([-1.0, 1.0])
+        wave = heartbeat_epoch(rng, n, SFREQ, rng.uniform(50, 90)) * rng.choice([-1.0, 1.0])
         out[i] = wave / (np.sqrt(np.mean(wave**2)) + 1e-30)
     return out
 
