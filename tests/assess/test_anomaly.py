@@ -80,6 +80,23 @@ def test_same_random_state_gives_the_same_result(cls, glitched):
     assert a.events == b.events
 
 
+@pytest.mark.parametrize("cls", DETECTORS)
+def test_scoring_on_several_threads_gives_the_same_scores(cls, glitched, monkeypatch):
+    import neurolint.assess.anomaly_base as base
+
+    ts, _ = glitched
+    whole = cls().score(ts).z
+    monkeypatch.setattr(base, "_SCORE_ROWS", 100)  # 1,904 channel-windows: 20 blocks
+    one = cls().score(ts).z
+    two = cls(n_jobs=2).score(ts).z
+    np.testing.assert_allclose(one, whole, rtol=0, atol=1e-5)  # BLAS blocks may differ
+    np.testing.assert_array_equal(one, two)
+    fitted = cls(n_jobs=2).fit(ts)  # and when a fitted detector rescores a recording
+    np.testing.assert_array_equal(
+        fitted.score(ts.time_slice(0, 30)).z, cls().fit(ts).score(ts.time_slice(0, 30)).z
+    )
+
+
 def test_detection_quality_matrix_and_input_untouched(glitched):
     ts, _ = glitched
     before = ts.to_numpy().copy()

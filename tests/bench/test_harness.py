@@ -50,6 +50,22 @@ def test_a_failing_or_missing_peer_becomes_a_row_not_a_crash():
     assert ok.metrics == {"value": 6} and ok.error is None and ok.wall_s >= 0
 
 
+def test_repeated_runs_report_the_median_and_every_run():
+    pauses = iter([0.01, 0.05, 0.03])
+    calls = []
+
+    def work():
+        calls.append(1)
+        time.sleep(next(pauses))
+        return len(calls)
+
+    row = run_method("ours", work, lambda out: {"calls": out}, repeat=3)
+    assert row.metrics["calls"] == 3  # the last output is scored
+    runs = [float(v) for v in row.metrics["runs_s"].split(", ")]
+    assert len(runs) == 3 and runs[0] < runs[2] < runs[1]
+    assert row.wall_s == pytest.approx(runs[2], abs=0.006)  # the median, not the mean
+
+
 def _result():
     result = BenchResult("demo", quick=True, seed=0, description="a | table")
     result.rows += [

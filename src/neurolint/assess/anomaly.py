@@ -29,7 +29,7 @@ import numpy as np
 from ..core.errors import ParameterError
 from ..core.timeseries import TimeSeries
 from ..core.validate import check_option
-from .anomaly_base import _BaseAnomaly
+from .anomaly_base import _BaseAnomaly, _score_rows
 from .anomaly_events import suppress_known
 from .anomaly_features import AUTO_THRESHOLDS, FEATURE_NAMES, _robust_center_scale, anomaly_features
 from .anomaly_features import CHANNEL_FEATURES as CHANNEL_FEATURES
@@ -82,8 +82,9 @@ class AnomalyDetector(_BaseAnomaly):
         hop: float = 0.5,
         random_state: int = 0,
         reference: TimeSeries | None = None,
+        n_jobs: int | None = None,
     ) -> None:
-        super().__init__(contamination, window, hop, random_state, reference)
+        super().__init__(contamination, window, hop, random_state, reference, n_jobs)
         self.methods = methods
         self.combine = combine
 
@@ -119,7 +120,7 @@ class AnomalyDetector(_BaseAnomaly):
         self._fit_model(rows[fit_rows])
         zs = []
         for det in self.detectors_:
-            raw = det._raw_scores(rows)
+            raw = _score_rows(det._raw_scores, rows, self.n_jobs)
             center, scale = _robust_center_scale(raw[fit_rows], axis=0, floor=1e-12)
             det.center_, det.scale_ = float(center[0]), float(scale[0])
             zs.append((raw - det.center_) / det.scale_)

@@ -40,6 +40,9 @@ class IsolationForestDetector(_BaseAnomaly):
         default: ``None`` (the recording itself).
     n_estimators : int
         Trees. default: 100.
+    n_jobs : int | None
+        Threads that score blocks of channel-windows side by side (``-1``: one per core).
+        The scores do not depend on it. default: ``None`` (one).
 
     Attributes
     ----------
@@ -61,8 +64,9 @@ class IsolationForestDetector(_BaseAnomaly):
         random_state: int = 0,
         reference: TimeSeries | None = None,
         n_estimators: int = 100,
+        n_jobs: int | None = None,
     ) -> None:
-        super().__init__(contamination, window, hop, random_state, reference)
+        super().__init__(contamination, window, hop, random_state, reference, n_jobs)
         self.n_estimators = n_estimators
 
     def _fit_model(self, rows: np.ndarray) -> None:
@@ -116,8 +120,9 @@ class AutoencoderDetector(_BaseAnomaly):
         reference: TimeSeries | None = None,
         latent: int = 4,
         n_steps: int = 400,
+        n_jobs: int | None = None,
     ) -> None:
-        super().__init__(contamination, window, hop, random_state, reference)
+        super().__init__(contamination, window, hop, random_state, reference, n_jobs)
         self.latent = latent
         self.n_steps = n_steps
 
@@ -149,11 +154,7 @@ class AutoencoderDetector(_BaseAnomaly):
         return h @ w4 + b4
 
     def _raw_scores(self, rows: np.ndarray) -> np.ndarray:
-        out = np.empty(len(rows), np.float32)
-        for s in range(0, len(rows), 100_000):  # bounded temporaries on long recordings
-            x = rows[s : s + 100_000]
-            out[s : s + len(x)] = np.mean((self._reconstruct(x) - x) ** 2, axis=1)
-        return out
+        return np.mean((self._reconstruct(rows) - rows) ** 2, axis=1, dtype=np.float32)
 
 
 def _train_autoencoder(data: Any, rng: np.random.Generator, latent: int, steps: int) -> Any:

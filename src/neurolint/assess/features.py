@@ -160,7 +160,7 @@ def _block_features(block: np.ndarray, sfreq: float, scale: float) -> dict[str, 
     n = block.shape[-1]
     nan = np.isnan(block)
     has_nan = bool(nan.any())
-    nan_frac = _frac(nan)
+    nan_frac = _frac(nan) if has_nan else np.zeros(block.shape[:-1], np.float32)
     filled = np.where(nan, 0.0, block).astype(np.float32) if has_nan else block
     count = np.maximum((~nan).sum(-1), 1) if has_nan else block.shape[-1]
     mean = filled.sum(-1) / count

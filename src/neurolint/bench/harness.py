@@ -16,6 +16,7 @@ import json
 import math
 import os
 import platform
+import statistics
 import threading
 import time
 import traceback
@@ -99,23 +100,33 @@ def run_method(
     kind: str = "ours",
     source: str = "",
     debug: bool = False,
+    repeat: int = 1,
 ) -> MethodResult:
     """Time ``fn()`` and score its output with ``evaluate``; failures become an error row.
 
     A peer that is not installed, or that fails on the suite, must not hide everyone else's
-    results: its row says why instead.
+    results: its row says why instead. With ``repeat`` > 1, ``fn`` runs that many times: the
+    row's wall time is the median, its peak memory the largest, every run's wall time is
+    listed in the ``runs_s`` metric, and the last output is scored.
     """
     from ..core.errors import MissingDependencyError
 
     try:
-        output, wall, peak = measure(fn)
+        walls, peaks = [], []
+        for _ in range(max(1, int(repeat))):
+            output, wall, peak = measure(fn)
+            walls.append(wall)
+            peaks.append(peak)
     except MissingDependencyError as exc:
         return MethodResult(name, kind, source=source, error=f"skipped: {exc}")
     except Exception as exc:  # noqa: BLE001 - a failing peer is a result, not a crash
         if debug:
             traceback.print_exc()
         return MethodResult(name, kind, source=source, error=f"failed: {type(exc).__name__}: {exc}")
-    return MethodResult(name, kind, evaluate(output), wall, peak, source)
+    metrics = evaluate(output)
+    if len(walls) > 1:
+        metrics["runs_s"] = ", ".join(f"{w:.2f}" for w in walls)
+    return MethodResult(name, kind, metrics, statistics.median(walls), max(peaks), source)
 
 
 def environment() -> dict[str, Any]:
