@@ -62,6 +62,41 @@ def test_little_is_found_on_clean_eeg():
     events = LearnedDetector().detect(clean).events
     assert len(events) <= 3
     assert not [e for e in events if e.kind in ("blink", "pop", "gap", "saturation", "muscle")]
+    # Nothing spans most of a clean recording (the ECG head once flagged all of it).
+    assert all(e.duration < 0.5 * clean.duration for e in events)
+
+
+def test_kinds_the_card_does_not_report_come_back_only_when_named():
+    clean = simulate_eeg(16, 30.0, 256.0, artifacts=None, seed=8).data
+    det = LearnedDetector()
+    _, config = det._load()
+    assert "ecg" in config["not_reported"]  # the shipped card's measured exception
+    assert "ecg" not in det._thresholds(config)
+    assert "ecg" not in LearnedDetector(threshold=0.5)._thresholds(config)
+    asked = LearnedDetector(threshold={"ecg": 0.01})
+    assert asked._thresholds(config)["ecg"] == 0.01
+    assert any(e.kind == "ecg" for e in asked.detect(clean).events)
+    assert not any(e.kind == "ecg" for e in det.detect(clean).events)
+
+
+def test_segment_auc_ranks_a_kinds_probability_against_its_true_segments(sim):
+    from neurolint.assess.training import MIN_SEGMENT_AUC, _unreliable, segment_auc
+
+    n_seg = round(sim.data.duration / 0.25)
+    centre = (np.arange(n_seg) + 0.5) * 0.25
+    inside = np.zeros(n_seg, bool)
+    for e in sim.truth.events_of("pop"):
+        inside |= (centre >= e.onset) & (centre < e.offset)
+    probs = np.zeros((n_seg, sim.data.n_channels, len(KINDS)), np.float32)
+    probs[:, 0, KINDS.index("pop")] = inside  # knows the pops
+    probs[:, 0, KINDS.index("gap")] = ~np.isin(np.arange(n_seg), np.flatnonzero(inside))
+    assert segment_auc([(probs, sim)], "pop") == 1.0
+    clean = simulate_eeg(4, 10.0, 256.0, artifacts=None, seed=8)
+    quiet = np.zeros((40, 4, len(KINDS)), np.float32)
+    assert segment_auc([(quiet, clean)], "pop") is None  # no true segment to rank
+    unreliable = _unreliable([(probs, sim)])
+    assert "pop" not in unreliable
+    assert "gap" in unreliable and f"< {MIN_SEGMENT_AUC}" in unreliable["gap"]
 
 
 @pytest.mark.parametrize(("n_channels", "rate"), [(8, 128.0), (100, 1000.0)])

@@ -83,3 +83,13 @@ def test_kind_sources_name_known_detectors_and_kinds():
 
     assert set(KIND_SOURCES) <= set(TIMED_KINDS)
     assert all(set(v) <= set(DETECTORS) for v in KIND_SOURCES.values())
+
+
+def test_time_overlap_counts_flagged_seconds_inside_true_events():
+    from neurolint.bench.tasks.detect import time_overlap
+
+    truth = [Finding(10.0, 5.0, "ecg")]
+    assert time_overlap(truth, [Finding(11.0, 2.0, "ecg")], 60.0) == pytest.approx((2.0, 2.0))
+    # One event over the whole recording: 60 s flagged, 5 of them inside the episode.
+    assert time_overlap(truth, [Finding(0.0, 60.0, "ecg")], 60.0) == pytest.approx((60.0, 5.0))
+    assert time_overlap(truth, [], 60.0) == (0.0, 0.0)

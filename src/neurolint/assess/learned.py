@@ -337,7 +337,9 @@ class LearnedDetector:
         Registered model name or ``.safetensors`` path. default: ``"eeg-detector"``.
     threshold : float | dict | None
         Probability threshold, one for all kinds or per kind; ``None`` uses the per-kind
-        thresholds in the model card. default: ``None``.
+        thresholds in the model card. Kinds the card lists under ``not_reported`` (the
+        shipped model: ``ecg``, whose probability does not tell cardiac episodes from the
+        rest) give events only when a dict names them. default: ``None``.
     batch_size : int
         Channels per forward pass (32 keeps a batch in cache). default: 32.
     n_jobs : int | None
@@ -469,21 +471,23 @@ class LearnedDetector:
 
     # -- helpers -----------------------------------------------------------------------------
     def _thresholds(self, config: dict[str, Any]) -> dict[str, float]:
-        base = {k: float(v) for k, v in config.get("thresholds", {}).items()}
-        base = {k: base.get(k, 0.5) for k in KINDS if k != "clean"}
+        card = {k: float(v) for k, v in config.get("thresholds", {}).items()}
+        base = {k: card.get(k, 0.5) for k in KINDS if k != "clean"}
+        # Kinds the card marks unreliable are reported only when named in a threshold dict.
+        reported = {k: v for k, v in base.items() if k not in config.get("not_reported", {})}
         if self.threshold is None:
-            return base
+            return reported
         if isinstance(self.threshold, dict):
             unknown = sorted(set(self.threshold) - set(base))
             if unknown:
                 raise ParameterError(
                     f"threshold names unknown kind(s) {', '.join(unknown)}; use {', '.join(base)}."
                 )
-            return {**base, **{k: float(v) for k, v in self.threshold.items()}}
+            return {**reported, **{k: float(v) for k, v in self.threshold.items()}}
         t = float(self.threshold)
         if not 0 < t < 1:
             raise ParameterError(f"threshold={t} must be in (0, 1) or a dict of them per kind.")
-        return dict.fromkeys(base, t)
+        return dict.fromkeys(reported, t)
 
     def _load(self) -> tuple[Any, dict[str, Any]]:
         cached = getattr(self, "_cache", None)

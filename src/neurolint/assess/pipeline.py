@@ -41,20 +41,20 @@ DETECTORS = {
 
 #: For EEG, which detectors' findings of each kind check() keeps when both ran: the best of
 #: rules, learned or both, by event F1 on 24 validation recordings, seeds 9000-9005 and
-#: 9020-9037 (``neurolint.bench.tasks.detect.choose_sources()``, rerun after retraining);
-#: kinds not listed keep every detector. One exception: muscle keeps both detectors. The
-#: validation recordings run at 256 and 500 Hz, where learned alone scored 1.000 against
-#: 0.996 for both (one false alarm in 211); on real EEG at 128 Hz (``eeglab_data``) the
-#: learned detector reports no muscle at all, where the rules find bursts on 30 channels.
+#: 9020-9037 (``neurolint.bench.tasks.detect.choose_sources()``, rerun after retraining or
+#: changing a rule); kinds not listed keep every detector. ECG comes from the rules: the
+#: learned detector does not report it (its card's ``not_reported``). Muscle keeps both
+#: (chosen so; the validation recordings run at 256 and 500 Hz, and on real EEG at 128 Hz,
+#: ``eeglab_data``, the learned detector reports no muscle at all).
 KIND_SOURCES: dict[str, tuple[str, ...]] = {
     "blink": ("learned",),
     "saccade": ("rules",),
     "muscle": ("rules", "learned"),
     "pop": ("rules", "learned"),
     "movement": ("learned",),
-    "saturation": ("rules",),
+    "saturation": ("learned",),
     "gap": ("rules",),
-    "ecg": ("learned",),
+    "ecg": ("rules",),
     "line_noise": ("rules",),
 }
 
