@@ -37,6 +37,17 @@ def test_a_perfect_detector_scores_one(sims):
     assert scores["ch_R"] == 1.0  # every bad channel found (flat ones among them)
     assert scores["ev_P"] == scores["ev_R"] == scores["macro_F1"] == 1.0
     assert all(scores[f"F1_{k}"] == 1.0 for k in kinds)
+    assert scores["time_P"] == pytest.approx(1.0, abs=0.01)  # grid rounding at the edges
+
+
+def test_one_event_over_each_recording_matches_but_shows_in_time_precision(sims):
+    def everywhere(ts):
+        return Detections([Finding(0.0, ts.duration, "blink")], [])
+
+    method = DetectMethod("everywhere", everywhere, "ours", ("blink",), True)
+    scores = evaluate(method, sims, [everywhere(s.data) for s in sims])
+    assert scores["F1_blink"] > 0  # the matching rule credits one blink per recording
+    assert scores["time_P"] < 0.2
 
 
 def test_silence_scores_zero_recall(sims):
