@@ -243,12 +243,16 @@ class _Sampler:
         )
 
 
-def _pool_scores(pairs: Sequence[tuple[Sequence[Finding], Sequence[Finding]]]) -> dict:
-    """Pooled per-kind P/R/F1 (bench rule: merge close predictions, overlap >= 50%)."""
+def _pool_scores(
+    pairs: Sequence[tuple[Sequence[Finding], Sequence[Finding]]],
+    kinds: Sequence[str] | None = None,
+) -> dict:
+    """Pooled per-kind P/R/F1 (bench rule: merge close predictions, overlap >= 50%) of
+    ``kinds`` (default: every kind but ``clean``)."""
     from ..bench.metrics import event_scores
     from ..bench.tasks.detect import merge_close
 
-    kinds = [k for k in KINDS if k != "clean"]
+    kinds = [k for k in KINDS if k != "clean"] if kinds is None else list(kinds)
     counts = {k: [0, 0, 0] for k in kinds}
     for true, pred in pairs:
         s = event_scores(
@@ -527,7 +531,7 @@ def evaluate_detector(
     ----------
     module : torch.nn.Module
     config : dict
-        With ``thresholds``.
+        With ``thresholds`` (and ``not_reported``: kinds left out of the scores).
     layouts : sequence of (n_channels, sampling_rate, duration)
         default: the bench ``detect`` suite (32/64 ch, 256/500 Hz, 5 min).
     seed : int
@@ -539,7 +543,7 @@ def evaluate_detector(
     Returns
     -------
     dict
-        ``{kind: {tp, fp, fn, f1}, "macro_f1", "seeds", "layouts"}``.
+        ``{kind: {tp, fp, fn, f1}, "macro_f1", "seeds", "layouts"}`` over the reported kinds.
     """
     from ..simulate import simulate_eeg
 
@@ -551,7 +555,7 @@ def evaluate_detector(
     skip = config.get("not_reported", {})
     thresholds = {k: v for k, v in config["thresholds"].items() if k not in skip}
     pairs = [(s.truth.events, _events(p, s, thresholds)) for p, s in outputs]
-    scores = _pool_scores(pairs)
+    scores = _pool_scores(pairs, [k for k in KINDS[:-1] if k not in skip])
     scores["seeds"] = [10_000 + seed + i for i in range(len(layouts))]
     scores["layouts"] = [list(x) for x in layouts]
     if progress:

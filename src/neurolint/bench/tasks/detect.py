@@ -129,7 +129,12 @@ def _check_with(detectors: str) -> Callable:
 
 def ours() -> list[DetectMethod]:
     """neurolint's detectors: the rules alone, the learned classifier alone, and check()."""
+    from ...models.registry import load_card
+
     every = (*TIMED_KINDS, "flat", "noisy_channel", "bridged")
+    # The learned detector covers what its card reports (not ECG: see the card).
+    unreported = load_card("eeg-detector")["config"].get("not_reported", {})
+    learned = tuple(k for k in TIMED_KINDS if k not in unreported)
     return [
         DetectMethod(
             "neurolint.rules",
@@ -143,7 +148,7 @@ def ours() -> list[DetectMethod]:
             "neurolint.learned",
             _check_with("learned"),
             "ours",
-            TIMED_KINDS,
+            learned,
             True,
             "neurolint LearnedDetector (eeg-detector CNN)",
         ),
