@@ -90,35 +90,40 @@ def anomaly_features(wf: WindowFeatures) -> np.ndarray:
     def log_pow(name: str) -> np.ndarray:
         return np.log(v[name] + pow_floor)
 
+    def kurtosis() -> np.ndarray:
+        kurt = v["kurtosis"]
+        return np.sign(kurt) * np.log1p(np.abs(kurt))
+
     log_rms = log_amp("rms")
-    kurt = v["kurtosis"]
-    channel = np.stack(
-        [
-            log_rms,
-            log_amp("ptp"),
-            log_amp("max_step"),
-            log_pow("lf_power"),
-            log_pow("band_delta"),
-            log_pow("band_theta"),
-            log_pow("band_alpha"),
-            log_pow("band_beta"),
-            log_pow("hf_power"),
-            np.sign(kurt) * np.log1p(np.abs(kurt)),
-            np.log(np.maximum(v["line_50"], v["line_60"]) + 1e-6),
-            log_amp("ptp") - log_rms,
-            log_amp("max_step") - log_rms,
-        ],
-        axis=-1,
+    columns = (
+        lambda: log_rms,
+        lambda: log_amp("ptp"),
+        lambda: log_amp("max_step"),
+        lambda: log_pow("lf_power"),
+        lambda: log_pow("band_delta"),
+        lambda: log_pow("band_theta"),
+        lambda: log_pow("band_alpha"),
+        lambda: log_pow("band_beta"),
+        lambda: log_pow("hf_power"),
+        kurtosis,
+        lambda: np.log(np.maximum(v["line_50"], v["line_60"]) + 1e-6),
+        lambda: log_amp("ptp") - log_rms,
+        lambda: log_amp("max_step") - log_rms,
     )
-    with np.errstate(invalid="ignore"):
-        channel = np.nan_to_num(channel, nan=_CLIP, posinf=_CLIP, neginf=-_CLIP)
-    center, scale = _robust_center_scale(channel, axis=0, floor=_MAD_FLOOR)
-    channel = np.clip((channel - center) / scale, _LOW_CLIP, _CLIP)
-    dropout = 10.0 * np.maximum(v["nan_frac"], v["flat_frac"])[..., None]
+    n_ch = len(CHANNEL_FEATURES)
+    # Filled one feature at a time: an hour of 64 channels is 460,800 rows, and stacking
+    # every feature before standardising held several full copies at once.
+    out = np.empty((*log_rms.shape, len(FEATURE_NAMES)), np.float32)
+    for i, column in enumerate(columns):
+        x = column()
+        with np.errstate(invalid="ignore"):
+            x = np.nan_to_num(x, nan=_CLIP, posinf=_CLIP, neginf=-_CLIP)
+        center, scale = _robust_center_scale(x, axis=0, floor=_MAD_FLOOR)
+        out[..., i] = np.clip((x - center) / scale, _LOW_CLIP[i], _CLIP)
+    out[..., n_ch] = 10.0 * np.maximum(v["nan_frac"], v["flat_frac"])
     idx = [CHANNEL_FEATURES.index(n) for n in ("log_rms", "log_hf", "log_lf")]
-    context = np.median(channel[..., idx], axis=1, keepdims=True)
-    context = np.broadcast_to(context, (*channel.shape[:2], len(idx)))
-    return np.concatenate([channel, dropout, context], axis=-1).astype(np.float32)
+    out[..., n_ch + 1 :] = np.median(out[..., idx], axis=1, keepdims=True)
+    return out
 
 
 def _rows(x: np.ndarray) -> np.ndarray:
