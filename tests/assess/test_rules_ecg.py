@@ -55,3 +55,18 @@ def test_onsets_are_in_seconds_at_rates_where_bins_are_not_20_ms():
     assert len(found) == 1
     assert abs(found[0].onset - 200.0) < 2.0 and abs(found[0].offset - 260.0) < 2.0
     assert abs(found[0].extras["bpm"] - 75.0) < 3.0
+
+
+def test_comb_width_and_bridging_are_thresholds_too():
+    from neurolint.assess.rules import DEFAULT_THRESHOLDS
+
+    assert {"ecg_teeth", "ecg_bridge_s"} <= set(DEFAULT_THRESHOLDS)
+    sim = _ecg_only(103)
+    chans = np.arange(sim.data.n_channels)
+    default = ecg_rule(sim.data, chans, {})
+    # Bridging only joins runs of comb activity, so without it there are as many or more.
+    split = ecg_rule(sim.data, chans, {"ecg_bridge_s": 0.0, "ecg_min_s": 0.0})
+    assert len(split) >= len(default) >= 1
+    # A wider comb averages more beats: its z-scores differ from the 11-tooth default.
+    wide = ecg_rule(sim.data, chans, {"ecg_teeth": 8})
+    assert [e.extras["value"] for e in wide] != [e.extras["value"] for e in default]

@@ -28,12 +28,13 @@ __all__ = ["ECG_DEFAULTS", "ecg_rule"]
 ECG_DEFAULTS: dict[str, float] = {
     "ecg_z": 4.75,  # comb z-score, tuned on simulator seeds 100-110
     "ecg_min_s": 6.0,
+    "ecg_teeth": 5,  # comb half-width in beats
+    "ecg_bridge_s": 4.0,  # lulls shorter than this inside an episode are bridged
 }
 
 BIN_S = 0.02
 _SOURCE = np.array([-0.06, -0.08, -0.25])  # far source below-left of the head (heart)
 _CLIP = 2.5  # per-bin z clip: a beat is 1-3 SD, artifacts far more
-_TEETH = 5  # comb half-width in beats
 COV_CHUNKS = 10  # chunks the spatial filter's covariance is estimated from
 
 
@@ -119,7 +120,8 @@ def ecg_rule(
     channels : ndarray of int
         Good channels to use.
     thresholds : dict
-        ``ecg_z`` (comb z-score) and ``ecg_min_s`` (shortest episode, s); missing keys take
+        ``ecg_z`` (comb z-score), ``ecg_min_s`` (shortest episode, s), ``ecg_teeth`` (comb
+        half-width, beats) and ``ecg_bridge_s`` (longest lull bridged, s); missing keys take
         :data:`ECG_DEFAULTS`.
     chunk_s : float, default: 30.0
         Seconds per chunk (memory bound).
@@ -178,19 +180,20 @@ def ecg_rule(
     e[~usable] = 0
     rate = sfreq / b  # bins per second: b samples each, not exactly BIN_S at every rate
     periods = np.arange(round(0.55 * rate), round(1.6 * rate) + 1)
-    pad = _TEETH * periods[-1]
+    teeth = max(1, int(t["ecg_teeth"]))
+    pad = teeth * periods[-1]
     ep = np.pad(e, pad)
     best = np.full(n_bins, -np.inf)
     best_p = np.zeros(n_bins)
     for p in periods:
-        s = sum(ep[pad + k * p : pad + k * p + n_bins] for k in range(-_TEETH, _TEETH + 1))
-        s = s / np.sqrt(2 * _TEETH + 1)
+        s = sum(ep[pad + k * p : pad + k * p + n_bins] for k in range(-teeth, teeth + 1))
+        s = s / np.sqrt(2 * teeth + 1)
         m = s > best
         best[m], best_p[m] = s[m], p
     score = maximum_filter1d(best, round(rate))
     active = score > t["ecg_z"]
     for a0, z0 in runs(~active):
-        if a0 > 0 and z0 < n_bins and (z0 - a0) / rate < 4.0:
+        if a0 > 0 and z0 < n_bins and (z0 - a0) / rate < t["ecg_bridge_s"]:
             active[a0:z0] = True
     names = [ts.ch_names[i] for i in channels]
     chans = tuple(n for n, v in zip(names, a / a.max(), strict=True) if v >= 0.2)

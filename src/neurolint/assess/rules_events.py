@@ -42,7 +42,7 @@ from ..core.validate import check_positive
 from ._stats import row_median, row_nanmedian, zero_phase
 from .base import runs
 from .neighbours import neighbours
-from .rules_ecg import ecg_rule
+from .rules_ecg import ECG_DEFAULTS, ecg_rule
 
 __all__ = ["EVENT_DEFAULTS", "Scan", "event_rules", "scan"]
 
@@ -58,8 +58,7 @@ EVENT_DEFAULTS: dict[str, float] = {
     "movement_z": 6.0,
     "blink_z": 4.0,
     "saccade_z": 4.0,
-    "ecg_z": 4.75,
-    "ecg_min_s": 6.0,
+    **ECG_DEFAULTS,
 }
 
 BIN_S = 0.02  # envelope resolution (s)
