@@ -21,7 +21,8 @@ def test_ecg_episode_found_where_the_truth_says():
     assert hit
     f = hit[0]
     assert f.kind == "ecg" and f.detector == "rules"
-    assert f.extras["feature"] == "beat_comb_z" and f.extras["value"] > f.extras["threshold"]
+    assert f.extras["feature"] == "ecg_probability" and f.extras["value"] >= f.extras["threshold"]
+    assert f.extras["comb_z"] > f.extras["comb_z_threshold"]
     assert 40 <= f.extras["bpm"] <= 110
 
 
@@ -70,3 +71,21 @@ def test_comb_width_and_bridging_are_thresholds_too():
     # A wider comb averages more beats: its z-scores differ from the 11-tooth default.
     wide = ecg_rule(sim.data, chans, {"ecg_teeth": 8})
     assert [e.extras["value"] for e in wide] != [e.extras["value"] for e in default]
+
+
+def test_acceptance_grows_with_comb_height_and_length():
+    from neurolint.assess.rules_ecg import accept_probability
+
+    assert accept_probability(5.0, 4.2, 8.0) < accept_probability(6.0, 4.2, 8.0)
+    assert accept_probability(5.0, 4.2, 8.0) < accept_probability(5.0, 4.2, 30.0)
+    assert 0.0 < accept_probability(4.1, 4.0, 6.0) < 0.45 < accept_probability(8.0, 7.0, 40.0)
+
+
+def test_candidates_below_the_acceptance_are_dropped():
+    sim = _ecg_only(103)
+    chans = np.arange(sim.data.n_channels)
+    every = ecg_rule(sim.data, chans, {"ecg_p": 0.0})
+    kept = ecg_rule(sim.data, chans, {})
+    assert len(kept) <= len(every)
+    assert all(e.extras["value"] >= 0.45 for e in kept)
+    assert all(0.5 <= e.confidence <= 1.0 for e in kept)

@@ -104,3 +104,13 @@ def test_time_overlap_counts_flagged_seconds_inside_true_events():
     # One event over the whole recording: 60 s flagged, 5 of them inside the episode.
     assert time_overlap(truth, [Finding(0.0, 60.0, "ecg")], 60.0) == pytest.approx((60.0, 5.0))
     assert time_overlap(truth, [], 60.0) == (0.0, 0.0)
+
+
+def test_tune_ecg_fits_the_acceptance_on_training_seeds_only():
+    from neurolint.bench.tasks.detect import tune_ecg
+
+    with pytest.raises(ValueError, match="training seeds"):
+        tune_ecg([9000])
+    out = tune_ecg(range(200, 206))
+    assert len(out["accept"]) == 4 and out["candidates"] > 0
+    assert 0.3 <= out["ecg_p"] <= 0.7 and set(out["f1"]) >= {0.3, 0.7}

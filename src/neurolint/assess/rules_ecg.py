@@ -11,7 +11,10 @@ picked beat by beat. Two things make it detectable:
 2. *Time*: beats repeat every 0.55-1.6 s. The QRS-matched trace of the component, binned
    (20 ms) and clipped so artifacts cannot dominate, is summed along a comb of ``2K+1``
    teeth for every candidate period; the best period's sum (a z-score) is the feature.
-   Runs where it exceeds ``ecg_z`` for >= ``ecg_min_s`` seconds are ECG episodes.
+   Runs where it exceeds ``ecg_z`` for >= ``ecg_min_s`` seconds are candidate episodes.
+3. *Acceptance*: a candidate is kept when a logistic model of its peak comb z, its mean
+   comb z and its log duration (:data:`ACCEPT`) gives at least ``ecg_p``. Chance comb peaks
+   are brief and barely over the threshold; heartbeats hold it for many beats.
 """
 
 from __future__ import annotations
@@ -23,14 +26,22 @@ from ..core.timeseries import TimeSeries
 from ._stats import row_median, row_nanmedian, zero_phase
 from .base import runs
 
-__all__ = ["ECG_DEFAULTS", "ecg_rule"]
+__all__ = ["ACCEPT", "ECG_DEFAULTS", "accept_probability", "ecg_rule"]
 
 ECG_DEFAULTS: dict[str, float] = {
-    "ecg_z": 4.75,  # comb z-score, tuned on simulator seeds 100-110
+    "ecg_z": 4.0,  # comb z-score of a candidate episode
+    "ecg_p": 0.45,  # acceptance probability (ACCEPT) of a candidate
+    "ecg_edge": 0.6,  # an accepted episode's edges: comb z >= this share of its peak
+    # (ecg_p and ecg_edge chosen on the same training seeds as ACCEPT; see tune_ecg)
     "ecg_min_s": 6.0,
     "ecg_teeth": 5,  # comb half-width in beats
     "ecg_bridge_s": 4.0,  # lulls shorter than this inside an episode are bridged
 }
+
+#: Logistic acceptance of a candidate: weights of (peak comb z, mean comb z, log duration
+#: in s) and the intercept. Fitted by :func:`neurolint.bench.tasks.detect.tune_ecg` on
+#: simulator seeds 200-247 (training seeds; candidates at ``ecg_z`` 4.0), as is ``ecg_p``.
+ACCEPT = (0.7480, 1.6844, 1.0960, -14.1699)
 
 BIN_S = 0.02
 _SOURCE = np.array([-0.06, -0.08, -0.25])  # far source below-left of the head (heart)
@@ -120,7 +131,8 @@ def ecg_rule(
     channels : ndarray of int
         Good channels to use.
     thresholds : dict
-        ``ecg_z`` (comb z-score), ``ecg_min_s`` (shortest episode, s), ``ecg_teeth`` (comb
+        ``ecg_z`` (comb z-score of a candidate), ``ecg_p`` (acceptance probability; 0 keeps
+        every candidate), ``ecg_min_s`` (shortest episode, s), ``ecg_teeth`` (comb
         half-width, beats) and ``ecg_bridge_s`` (longest lull bridged, s); missing keys take
         :data:`ECG_DEFAULTS`.
     chunk_s : float, default: 30.0
@@ -129,7 +141,8 @@ def ecg_rule(
     Returns
     -------
     list of Finding
-        Kind ``"ecg"``, detector ``"rules"``, extras feature/value/threshold plus ``bpm``.
+        Kind ``"ecg"``, detector ``"rules"``, extras feature (``"ecg_probability"``)/value/
+        threshold plus ``comb_z`` (peak), ``comb_z_mean``, ``comb_z_threshold`` and ``bpm``.
     """
     from scipy.ndimage import maximum_filter1d
     from scipy.signal import butter, oaconvolve, sosfiltfilt
@@ -199,28 +212,60 @@ def ecg_rule(
     chans = tuple(n for n, v in zip(names, a / a.max(), strict=True) if v >= 0.2)
     out = []
     for a0, z0 in runs(active):
-        if (z0 - a0) / rate < t["ecg_min_s"]:
+        seconds = (z0 - a0) / rate
+        if seconds < t["ecg_min_s"]:
             continue
-        val = float(best[a0:z0].max())
+        peak, mean = float(best[a0:z0].max()), float(score[a0:z0].mean())
+        p = accept_probability(peak, mean, seconds)
+        if p < t["ecg_p"]:
+            continue
         # The period where the comb peaks (on the beats), not between beats where any
         # period scores a chance tooth or two.
         on_beats = best[a0:z0] >= score[a0:z0] - 1e-9
         bpm = float(60.0 / (np.median(best_p[a0:z0][on_beats]) / rate))
-        conf = float(np.clip(1.0 - 0.5 / max(val / t["ecg_z"], 1.0), 0.5, 1.0))
+        # 0.5 at the acceptance threshold, towards 1 at certainty.
+        conf = 0.5 + 0.5 * (p - t["ecg_p"]) / max(1.0 - t["ecg_p"], 1e-9)
+        # A strong episode's comb stays above the candidate level for a few beats past its
+        # ends (a partial comb still sums several beats): its edges are where the score
+        # falls below a share of its peak.
+        held = np.flatnonzero(score[a0:z0] >= max(t["ecg_z"], t["ecg_edge"] * peak))
+        a0, z0 = a0 + int(held[0]), a0 + int(held[-1]) + 1
         out.append(
             Finding(
                 onset=a0 / rate,
                 duration=(z0 - a0) / rate,
                 kind="ecg",
                 channels=chans,
-                confidence=conf,
+                confidence=float(np.clip(conf, 0.5, 1.0)),
                 detector="rules",
                 extras={
-                    "feature": "beat_comb_z",
-                    "value": val,
-                    "threshold": float(t["ecg_z"]),
+                    "feature": "ecg_probability",
+                    "value": p,
+                    "threshold": float(t["ecg_p"]),
+                    "comb_z": peak,
+                    "comb_z_mean": mean,
+                    "comb_z_threshold": float(t["ecg_z"]),
                     "bpm": bpm,
                 },
             )
         )
     return out
+
+
+def accept_probability(peak: float, mean: float, seconds: float) -> float:
+    """:data:`ACCEPT`'s probability that a candidate episode is cardiac.
+
+    Parameters
+    ----------
+    peak, mean : float
+        The candidate's largest and mean comb z-score.
+    seconds : float
+        Its duration.
+
+    Returns
+    -------
+    float
+    """
+    w_peak, w_mean, w_log, bias = ACCEPT
+    logit = w_peak * peak + w_mean * mean + w_log * np.log(max(seconds, 1e-3)) + bias
+    return float(1.0 / (1.0 + np.exp(-logit)))
