@@ -132,9 +132,10 @@ def ecg_rule(
         Good channels to use.
     thresholds : dict
         ``ecg_z`` (comb z-score of a candidate), ``ecg_p`` (acceptance probability; 0 keeps
-        every candidate), ``ecg_min_s`` (shortest episode, s), ``ecg_teeth`` (comb
-        half-width, beats) and ``ecg_bridge_s`` (longest lull bridged, s); missing keys take
-        :data:`ECG_DEFAULTS`.
+        every candidate), ``ecg_edge`` (an accepted episode spans where the comb z stays
+        above this share of its peak; 0 keeps the candidate's span), ``ecg_min_s``
+        (shortest candidate, s), ``ecg_teeth`` (comb half-width, beats) and ``ecg_bridge_s``
+        (longest lull bridged, s); missing keys take :data:`ECG_DEFAULTS`.
     chunk_s : float, default: 30.0
         Seconds per chunk (memory bound).
 

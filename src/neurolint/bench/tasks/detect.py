@@ -439,13 +439,7 @@ def tune_ecg(seeds: Sequence[int] = ECG_TUNE_SEEDS) -> dict[str, object]:
     for truth, found in cases:
         for e in found:
             x.append([e.extras["comb_z"], e.extras["comb_z_mean"], np.log(e.duration)])
-            y.append(
-                any(
-                    min(e.offset, t.offset) - max(e.onset, t.onset)
-                    >= 0.5 * min(e.duration, t.duration)
-                    for t in truth
-                )
-            )
+            y.append(match_events(truth, [e]).tp == 1)  # the bench's matching rule
     model = LogisticRegression().fit(np.asarray(x), np.asarray(y))
     weights = (*model.coef_[0].tolist(), float(model.intercept_[0]))
     prob = model.predict_proba(np.asarray(x))[:, 1]
