@@ -107,10 +107,21 @@ def test_time_overlap_counts_flagged_seconds_inside_true_events():
 
 
 def test_tune_ecg_fits_the_acceptance_on_training_seeds_only():
-    from neurolint.bench.tasks.detect import tune_ecg
+    from neurolint.bench.tasks.detect_tuning import tune_ecg
 
     with pytest.raises(ValueError, match="training seeds"):
         tune_ecg([9000])
     out = tune_ecg(range(200, 206))
     assert len(out["accept"]) == 4 and out["candidates"] > 0
     assert 0.3 <= out["ecg_p"] <= 0.7 and set(out["f1"]) >= {0.3, 0.7}
+
+
+def test_choose_sources_names_a_detector_set_for_every_kind():
+    from neurolint.bench.tasks.detect import TIMED_KINDS
+    from neurolint.bench.tasks.detect_tuning import choose_sources
+
+    chosen = choose_sources([9000])
+    assert set(chosen) == set(TIMED_KINDS)
+    options = {("rules",), ("learned",), ("rules", "learned")}
+    assert all(v in options for v in chosen.values())
+    assert "learned" not in chosen["ecg"]  # the learned detector does not report ECG

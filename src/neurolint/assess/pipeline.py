@@ -41,7 +41,7 @@ DETECTORS = {
 
 #: For EEG, which detectors' findings of each kind check() keeps when both ran: the best of
 #: rules, learned or both, by event F1 on 24 validation recordings, seeds 9000-9005 and
-#: 9020-9037 (``neurolint.bench.tasks.detect.choose_sources()``, rerun after retraining or
+#: 9020-9037 (``neurolint.bench.tasks.detect_tuning.choose_sources()``, rerun after retraining or
 #: changing a rule); kinds not listed keep every detector. ECG comes from the rules: the
 #: learned detector does not report it (its card's ``not_reported``). Muscle keeps both
 #: (chosen so; the validation recordings run at 256 and 500 Hz, and on real EEG at 128 Hz,

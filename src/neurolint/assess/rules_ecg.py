@@ -39,7 +39,7 @@ ECG_DEFAULTS: dict[str, float] = {
 }
 
 #: Logistic acceptance of a candidate: weights of (peak comb z, mean comb z, log duration
-#: in s) and the intercept. Fitted by :func:`neurolint.bench.tasks.detect.tune_ecg` on
+#: in s) and the intercept. Fitted by :func:`neurolint.bench.tasks.detect_tuning.tune_ecg` on
 #: simulator seeds 200-247 (training seeds; candidates at ``ecg_z`` 4.0), as is ``ecg_p``.
 ACCEPT = (0.7480, 1.6844, 1.0960, -14.1699)
 
