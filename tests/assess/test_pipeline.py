@@ -130,6 +130,20 @@ def test_shared_features_answer_a_coarser_hop_from_a_finer_one():
         assert blocks.call_count > 0
 
 
+def test_a_coarser_hop_on_aligned_windows_is_a_read_only_view_of_the_finer_pass():
+    from neurolint.assess import features as feat
+    from neurolint.simulate import simulate_eeg
+
+    ts, _ = simulate_eeg(8, 20.0, 256.0, seed=2)  # whole windows: every other one is a hop of 1 s
+    with feat.shared_features():
+        fine = feat.window_features(ts, window=1.0, hop=0.5)
+        coarse = feat.window_features(ts, window=1.0, hop=1.0)
+    for name in feat.FEATURES:
+        np.testing.assert_array_equal(coarse[name], fine[name][::2])
+        assert np.shares_memory(coarse[name], fine[name])  # not held twice
+        assert not coarse[name].flags.writeable
+
+
 def test_check_in_threads_gives_what_one_thread_gives():
     from neurolint.simulate import simulate_eeg
 

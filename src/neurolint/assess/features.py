@@ -109,11 +109,24 @@ class WindowFeatures:
         return np.stack([self.values[n] for n in (names or FEATURES)], axis=-1)
 
     def subset(self, rows: np.ndarray) -> WindowFeatures:
-        """The windows at indices ``rows`` (a view of fewer windows, same channels)."""
-        values = {name: value[rows] for name, value in self.values.items()}
+        """The windows at indices ``rows`` (fewer windows, same channels), read-only.
+
+        Evenly spaced rows (a hop of 1 s read from a hop of 0.5 s) give views, not copies,
+        so the shared feature pass is not held twice.
+        """
+        rows = np.asarray(rows)
+        step = np.diff(rows)
+        if len(rows) > 1 and step[0] > 0 and np.all(step == step[0]):
+            rows = slice(int(rows[0]), int(rows[-1]) + 1, int(step[0]))
+        values = {name: _read_only(value[rows]) for name, value in self.values.items()}
         return WindowFeatures(
             self.starts[rows], self.length, self.sampling_rate, self.channels, values
         )
+
+
+def _read_only(a: np.ndarray) -> np.ndarray:
+    a.flags.writeable = False
+    return a
 
 
 @lru_cache(maxsize=16)
