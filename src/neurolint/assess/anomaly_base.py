@@ -261,4 +261,8 @@ class _BaseAnomaly:
             windows, 1 at a z-score <= 0, 0.5 at the threshold, 0 at twice it; ``traces``:
             ``"score"`` (max z over channels per window) and ``"times"`` (window onsets, s).
         """
-        return _to_detection(self.name, self.score(ts, features=features), ts)
+        found = _to_detection(self.name, self.score(ts, features=features), ts)
+        # The features and scores kept for this detect() are not needed after it: a fitted
+        # detector should not hold an hour's channel-windows while check() runs the rest.
+        self._memo = self._seen = None
+        return found
