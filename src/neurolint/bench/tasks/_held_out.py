@@ -6,9 +6,9 @@ from typing import Any
 
 __all__ = ["SEED_OFFSET", "checked_suite", "score_on_suite"]
 
-SEED_OFFSET = 10_000
-#: ``(n_channels, sampling_rate, seconds)`` of the full suite and of a quick run.
-LAYOUTS = [(32, 256.0, 300.0), (64, 256.0, 300.0), (64, 500.0, 300.0)]
+from .detect import LAYOUTS, SEED_OFFSET
+
+#: ``(n_channels, sampling_rate, seconds)`` of a quick run (the full suite: ``detect``'s).
 QUICK_LAYOUTS = [(32, 256.0, 60.0)]
 
 

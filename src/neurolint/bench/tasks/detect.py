@@ -26,6 +26,7 @@ seeds) is in :mod:`neurolint.bench.tasks.detect_tuning`.
 
 from __future__ import annotations
 
+import itertools
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -33,6 +34,7 @@ from functools import partial
 
 import numpy as np
 
+from ...assess.training import HELD_OUT
 from ...core.findings import Finding
 from ...simulate.artifacts import EPISODE_KINDS, EVENT_KINDS
 from ..harness import BenchResult, run_method
@@ -43,6 +45,9 @@ __all__ = ["DetectMethod", "methods", "run", "suite"]
 SEED_OFFSET = 10_000
 MERGE_GAP = 0.25  # s: predicted events of one kind closer than this count as one
 TIMED_KINDS = EVENT_KINDS + EPISODE_KINDS
+#: ``(n_channels, sampling_rate, duration)`` of the suite's recordings (the detector recipe's
+#: held-out layouts), and of the seeds the package's choices were made on (``detect_tuning``).
+LAYOUTS = HELD_OUT
 
 
 @dataclass(frozen=True)
@@ -173,18 +178,18 @@ def suite(quick: bool, seed: int = 0) -> list:
     """The recordings: ``(n_channels, sampling_rate, duration)`` per simulation."""
     from ...simulate import simulate_eeg
 
-    layouts = (
-        [(32, 256.0, 60.0)]
-        if quick
-        else [
-            (32, 256.0, 300.0),
-            (64, 256.0, 300.0),
-            (64, 500.0, 300.0),
-        ]
-    )
+    if quick:
+        return [simulate_eeg(32, 60.0, 256.0, seed=SEED_OFFSET + seed)]
+    return recordings(range(SEED_OFFSET + seed, SEED_OFFSET + seed + len(LAYOUTS)))
+
+
+def recordings(seeds: Sequence[int]) -> list:
+    """One simulation per seed, the layouts of :data:`LAYOUTS` in turn."""
+    from ...simulate import simulate_eeg
+
     return [
-        simulate_eeg(n, duration, sfreq, seed=SEED_OFFSET + seed + i)
-        for i, (n, sfreq, duration) in enumerate(layouts)
+        simulate_eeg(n, duration, sfreq, seed=s)
+        for s, (n, sfreq, duration) in zip(seeds, itertools.cycle(LAYOUTS), strict=False)
     ]
 
 

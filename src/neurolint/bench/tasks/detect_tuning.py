@@ -17,8 +17,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from ...core.errors import ParameterError
 from ..metrics import Tally, match_events
-from .detect import TIMED_KINDS, merge_close, time_overlap
+from .detect import TIMED_KINDS, merge_close, recordings, time_overlap
 
 __all__ = ["ECG_TUNE_SEEDS", "SOURCE_SEEDS", "choose_sources", "tune_ecg"]
 
@@ -36,14 +37,8 @@ def choose_sources(seeds: Sequence[int] = SOURCE_SEEDS) -> dict[str, tuple[str, 
     retraining the learned detector.
     """
     from ...assess import check
-    from ...simulate import simulate_eeg
 
-    layouts = [(32, 256.0, 300.0), (64, 256.0, 300.0), (64, 500.0, 300.0)]
-    sims = [
-        simulate_eeg(n, duration, sfreq, seed=s)
-        for i, s in enumerate(seeds)
-        for n, sfreq, duration in [layouts[i % len(layouts)]]
-    ]
+    sims = recordings(seeds)
     runs = {
         "rules": [check(sim.data, detectors="rules").events for sim in sims],
         "learned": [check(sim.data, detectors="learned").events for sim in sims],
@@ -81,7 +76,7 @@ def tune_ecg(seeds: Sequence[int] = ECG_TUNE_SEEDS) -> dict[str, object]:
     """Fit the ECG rule's acceptance model (``rules_ecg.ACCEPT``) and ``ecg_p``.
 
     Every candidate episode of the rule (``ecg_p=0``) on the simulator's ``seeds``
-    (training seeds, each < 9000; layouts as the ``detect`` suite) is labelled cardiac when
+    (training seeds, each < 9000; the ``detect`` suite's ``LAYOUTS``) is labelled cardiac when
     it overlaps a true ECG episode by at least half the shorter; a logistic regression
     (scikit-learn's defaults) of its peak comb z, mean comb z and log duration is fitted to
     those labels. ``ecg_p`` is then the middle of the grid 0.30-0.70 (step 0.05) whose
@@ -99,15 +94,11 @@ def tune_ecg(seeds: Sequence[int] = ECG_TUNE_SEEDS) -> dict[str, object]:
     from sklearn.linear_model import LogisticRegression
 
     from ...assess.rules import RuleDetector
-    from ...simulate import simulate_eeg
 
     if any(s >= 9000 for s in seeds):
-        raise ValueError("tune_ecg fits on training seeds (< 9000) only.")
-    layouts = [(32, 256.0, 300.0), (64, 256.0, 300.0), (64, 500.0, 300.0)]
+        raise ParameterError("tune_ecg fits on training seeds (< 9000) only.")
     cases = []
-    for i, s in enumerate(seeds):
-        n, sfreq, duration = layouts[i % len(layouts)]
-        sim = simulate_eeg(n, duration, sfreq, seed=s)
+    for sim in recordings(seeds):
         # Every candidate, untrimmed: the features are the candidate's own.
         rules = RuleDetector(thresholds={"ecg_p": 0.0, "ecg_edge": 0.0})
         found = rules.fit(sim.data).detect(sim.data).events
