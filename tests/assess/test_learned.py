@@ -127,6 +127,24 @@ def test_chunks_side_by_side_give_the_same_probabilities_and_restore_torch_threa
     assert torch.get_num_threads() == threads
 
 
+def test_detect_summarised_by_chunk_equals_the_whole_probabilities(sim):
+    # detect() keeps per-chunk summaries, not the (segments, channels, kinds) array.
+    det = LearnedDetector(chunk_duration=7)
+    probs, _ = det.predict_proba(sim.data)
+    found = det.detect(sim.data)
+    thresholds = det._thresholds(det._load()[1])
+    np.testing.assert_array_equal(found.quality, 1.0 - probs[:, :, :-1].max(axis=2))
+    np.testing.assert_array_equal(found.traces["learned_probability"], probs.max(axis=1))
+    assert found.events
+    names = sim.data.ch_names
+    for e in found.events:
+        ki, thr = KINDS.index(e.kind), np.float32(thresholds[e.kind])
+        a, b = round(e.onset / 0.25), round(e.offset / 0.25)
+        above = [names[i] for i in np.flatnonzero(probs[a:b, :, ki].max(axis=0) >= thr)]
+        assert e.channels == (() if len(above) == len(names) else tuple(above))
+        assert e.confidence == pytest.approx(float(probs[a:b, :, ki].max()))
+
+
 def test_input_is_not_modified_and_nan_only_data_works():
     data = np.full((4, 2560), np.nan, dtype=np.float32)
     ts = TimeSeries(data, 256.0, ["a", "b", "c", "d"])

@@ -286,13 +286,62 @@ def events_from_probs(
     list of Finding
         Sorted by onset; ``detector="learned"``, ``extras={"model", "probability"}``.
     """
+    summary = _Summary.empty(probs.shape[0], probs.shape[1], kinds)
+    summary.add(0, probs, _threshold_vector(thresholds, kinds))
+    return _events(
+        summary, hop, names, thresholds, kinds, model, duration, episode_fill, episode_min
+    )
+
+
+@dataclass
+class _Summary:
+    """What :func:`events_from_probs` and :meth:`LearnedDetector.detect` need of the
+    ``(n_segments, n_channels, n_kinds)`` probabilities, filled chunk by chunk: an hour of 64
+    channels is 40 MB of probabilities and 1.3 MB of this (plus the quality matrix)."""
+
+    pmax: np.ndarray  # (n_segments, n_kinds): the largest probability over channels
+    above: np.ndarray  # (n_segments, n_kinds, ceil(n_channels / 8)): packed p >= threshold
+    quality: np.ndarray  # (n_segments, n_channels): 1 - the largest artifact probability
+    n_channels: int
+
+    @classmethod
+    def empty(cls, n_seg: int, n_ch: int, kinds: tuple[str, ...]) -> _Summary:
+        k = len(kinds)
+        return cls(
+            np.zeros((n_seg, k), np.float32),
+            np.zeros((n_seg, k, -(-n_ch // 8)), np.uint8),
+            np.zeros((n_seg, n_ch), np.float32),
+            n_ch,
+        )
+
+    def add(self, g0: int, p: np.ndarray, thr: np.ndarray) -> None:
+        """Summarise ``p`` ``(segments, n_channels, n_kinds)`` into rows from ``g0`` on."""
+        g1 = g0 + p.shape[0]
+        self.pmax[g0:g1] = p.max(axis=1)
+        self.above[g0:g1] = np.packbits((p >= thr).transpose(0, 2, 1), axis=-1)
+        self.quality[g0:g1] = 1.0 - p[:, :, :-1].max(axis=2)
+
+    def channels_above(self, a: int, b: int, ki: int) -> np.ndarray:
+        """Channel indices at or above kind ``ki``'s threshold in any of segments a..b."""
+        hit = np.bitwise_or.reduce(self.above[a:b, ki], axis=0)
+        return np.flatnonzero(np.unpackbits(hit, count=self.n_channels))
+
+
+def _threshold_vector(thresholds: dict[str, float], kinds: tuple[str, ...]) -> np.ndarray:
+    """Per-kind thresholds in label order; kinds without one are never above (inf)."""
+    return np.array(
+        [float(thresholds[k]) if k in thresholds and k != "clean" else np.inf for k in kinds],
+        np.float32,
+    )
+
+
+def _events(summary, hop, names, thresholds, kinds, model, duration, episode_fill, episode_min):
     events: list[Finding] = []
     for ki, kind in enumerate(kinds):
         if kind == "clean" or kind not in thresholds:
             continue
         thr = float(thresholds[kind])
-        p = probs[:, :, ki]
-        pmax = p.max(axis=1)
+        pmax = summary.pmax[:, ki]
         present = pmax >= thr
         spans = list(runs(present))
         if kind in EPISODE_KINDS:
@@ -308,8 +357,7 @@ def events_from_probs(
             offset = b * hop if duration is None else min(b * hop, duration)
             if offset <= onset:
                 continue
-            chan_max = p[a:b].max(axis=0)
-            chans = tuple(names[i] for i in np.flatnonzero(chan_max >= thr))
+            chans = tuple(names[i] for i in summary.channels_above(a, b, ki))
             if len(chans) == len(names):
                 chans = ()  # every channel: the convention for "all"
             conf = float(np.clip(pmax[a:b].max(), 0.0, 1.0))
@@ -401,6 +449,19 @@ class LearnedDetector:
             Segment start times in seconds (segments last ``hop`` = 0.25 s).
         """
         grid = self._check(ts)
+        probs = np.empty((grid.n_segments(ts.n_samples), ts.n_channels, len(KINDS)), np.float32)
+
+        def keep(g0: int, p: np.ndarray) -> None:
+            probs[g0 : g0 + len(p)] = p  # disjoint rows
+
+        self._run_chunks(ts, keep)
+        return probs, np.arange(len(probs)) * grid.hop
+
+    def _run_chunks(self, ts: Any, sink: Any) -> None:
+        """Run the net over ``ts`` chunk by chunk; ``sink(g0, p)`` receives each chunk's
+        probabilities ``p`` ``(segments, n_channels, n_kinds)`` for segments from ``g0`` on
+        (disjoint, possibly from several threads at once)."""
+        grid = self._check(ts)
         module, config = self._load()
         scale = getattr(self, "scale_", None) or robust_scale(ts)
         nbrs = neighbours(ts.channels, int(config.get("n_neighbours", N_NEIGHBOURS)))
@@ -411,7 +472,6 @@ class LearnedDetector:
         core = max(unit, core // unit * unit)
         margin = -(-round(_MARGIN_S * grid.sfreq) // unit) * unit
         batch = int(check_positive("batch_size", self.batch_size))
-        probs = np.empty((n_seg, ts.n_channels, len(KINDS)), dtype=np.float32)
 
         def chunk(start: int) -> None:
             stop = min(n, start + core)
@@ -422,14 +482,13 @@ class LearnedDetector:
             s0 = (r0 * grid.up // grid.down) // SEGMENT
             g0 = (start * grid.up // grid.down) // SEGMENT
             g1 = n_seg if stop == n else (stop * grid.up // grid.down) // SEGMENT
-            probs[g0:g1] = p[:, g0 - s0 : g1 - s0].transpose(1, 0, 2)  # disjoint rows
+            sink(g0, p[:, g0 - s0 : g1 - s0].transpose(1, 0, 2))
 
         starts = range(0, n, core)
         # Several chunks side by side, each on one torch thread: for a net this small that
         # keeps every core busy, where threads inside each convolution mostly wait.
         with torch_threads(None if self.n_jobs is None else 1):
             map_in_threads(chunk, starts, n_workers(self.n_jobs, len(starts)), "neurolint-cnn")
-        return probs, np.arange(n_seg) * grid.hop
 
     def detect(self, ts: Any) -> Detection:
         """Find artifact events of every kind the model knows.
@@ -445,28 +504,30 @@ class LearnedDetector:
             confidence = max probability); ``quality`` ``(n_segments, n_channels)`` =
             1 - max artifact probability; ``window_duration`` = the hop (0.25 s).
         """
-        self._check(ts)
+        grid = self._check(ts)
         _, config = self._load()
-        probs, _ = self.predict_proba(ts)
-        grid = _grid(float(ts.sampling_rate))
         thresholds = self._thresholds(config)
-        events = events_from_probs(
-            probs,
+        # Summarised chunk by chunk, not kept whole: memory bounded by the chunk size.
+        summary = _Summary.empty(grid.n_segments(ts.n_samples), ts.n_channels, KINDS)
+        thr = _threshold_vector(thresholds, KINDS)
+        self._run_chunks(ts, lambda g0, p: summary.add(g0, p, thr))
+        events = _events(
+            summary,
             grid.hop,
             list(ts.ch_names),
             thresholds,
-            model=str(self.model),
-            duration=ts.n_samples / grid.sfreq,
-            episode_fill=int(config.get("episode_fill", 8)),
-            episode_min=int(config.get("episode_min", 4)),
+            KINDS,
+            str(self.model),
+            ts.n_samples / grid.sfreq,
+            int(config.get("episode_fill", 8)),
+            int(config.get("episode_min", 4)),
         )
-        quality = 1.0 - probs[:, :, : len(KINDS) - 1].max(axis=2)
         return Detection(
             detector="learned",
             events=events,
-            quality=quality.astype(np.float32),
+            quality=summary.quality,
             window_duration=grid.hop,
-            traces={"learned_probability": probs.max(axis=1)},
+            traces={"learned_probability": summary.pmax},
         )
 
     # -- helpers -----------------------------------------------------------------------------
