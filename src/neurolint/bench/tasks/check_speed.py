@@ -91,15 +91,29 @@ def _eeg_rows(quick: bool, seed: int, debug: bool) -> list[MethodResult]:
 _CHILD = """
 import json, resource, sys, time
 import neurolint
+
+
+def peak():
+    # VmHWM: this process's own high-water mark. getrusage's ru_maxrss survives exec on
+    # Linux, so it would report the parent's peak (bytes on macOS, KiB elsewhere).
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return rss if sys.platform == "darwin" else rss * 1024
+
+
 ts = neurolint.read(sys.argv[1])
 neurolint.check(ts.time_slice(0, min(10.0, ts.duration)), progress_bar=False)
-unit = 1 if sys.platform == "darwin" else 1024  # ru_maxrss: bytes on macOS, KiB on Linux
-warm = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * unit
+warm = peak()
 start = time.perf_counter()
 qc = neurolint.check(ts, n_jobs=-1, progress_bar=False)
 wall = time.perf_counter() - start
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * unit
-print(json.dumps({"warm": warm, "peak": peak, "wall": wall, "events": len(qc.events)}))
+print(json.dumps({"warm": warm, "peak": peak(), "wall": wall, "events": len(qc.events)}))
 """
 
 
