@@ -20,8 +20,9 @@ def test_quick_run_times_every_method():
     for row in fresh:
         assert 0 < row.metrics["rss_warm_mb"] <= row.metrics["rss_peak_mb"]
     # The whole recording read back from FIF gives the events it gave in memory.
-    assert rows["neurolint.check from FIF, fresh process (60 s)"].metrics["events"] == (
-        rows["neurolint.check (all cores)"].metrics["events"]
+    assert (
+        rows["neurolint.check from FIF, fresh process (60 s)"].metrics["events"]
+        == (rows["neurolint.check (all cores)"].metrics["events"])
     )
     # Both EEG runs see the same recording and find the same events.
     assert (

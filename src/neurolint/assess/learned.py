@@ -21,6 +21,7 @@ Input spec (shared by training, inference and explanations, see :func:`prepare`)
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
 from math import gcd
@@ -297,7 +298,7 @@ def events_from_probs(
 class _Summary:
     """What :func:`events_from_probs` and :meth:`LearnedDetector.detect` need of the
     ``(n_segments, n_channels, n_kinds)`` probabilities, filled chunk by chunk: an hour of 64
-    channels is 40 MB of probabilities and 1.3 MB of this (plus the quality matrix)."""
+    channels is 37 MB of probabilities and 1.7 MB of this (plus the quality matrix)."""
 
     pmax: np.ndarray  # (n_segments, n_kinds): the largest probability over channels
     above: np.ndarray  # (n_segments, n_kinds, ceil(n_channels / 8)): packed p >= threshold
@@ -336,6 +337,7 @@ def _threshold_vector(thresholds: dict[str, float], kinds: tuple[str, ...]) -> n
 
 
 def _events(summary, hop, names, thresholds, kinds, model, duration, episode_fill, episode_min):
+    """:func:`events_from_probs` from a :class:`_Summary` (same parameters)."""
     events: list[Finding] = []
     for ki, kind in enumerate(kinds):
         if kind == "clean" or kind not in thresholds:
@@ -457,7 +459,7 @@ class LearnedDetector:
         self._run_chunks(ts, keep)
         return probs, np.arange(len(probs)) * grid.hop
 
-    def _run_chunks(self, ts: Any, sink: Any) -> None:
+    def _run_chunks(self, ts: Any, sink: Callable[[int, np.ndarray], None]) -> None:
         """Run the net over ``ts`` chunk by chunk; ``sink(g0, p)`` receives each chunk's
         probabilities ``p`` ``(segments, n_channels, n_kinds)`` for segments from ``g0`` on
         (disjoint, possibly from several threads at once)."""
