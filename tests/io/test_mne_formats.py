@@ -39,6 +39,35 @@ def test_fif_round_trip_keeps_names_types_units_positions(tmp_path, mixed_ts):
     assert back.sampling_rate == 250.0 and back.meta["format"] == "fif"
 
 
+class _Counted:
+    """A backing store that remembers the longest read it served."""
+
+    def __init__(self, data):
+        self.data, self.shape, self.dtype, self.ndim, self.longest = (
+            data,
+            data.shape,
+            data.dtype,
+            2,
+            0,
+        )
+
+    def __getitem__(self, key):
+        rows, cols = key
+        start, stop, _ = cols.indices(self.shape[1])
+        self.longest = max(self.longest, stop - start)
+        return self.data[rows, start:stop]
+
+
+def test_fif_writer_streams_a_lazy_series_buffer_by_buffer(tmp_path, rng):
+    # A lazily corrected hour must not be loaded whole to be written.
+    data = (rng.standard_normal((4, 60_000)) * 1e-5).astype(np.float32)
+    store = _Counted(data)
+    ts = TimeSeries(store, 250.0, ["Fz", "Cz", "Pz", "Oz"])
+    back = nl.read(nl.write(ts, tmp_path / "s_raw.fif"))
+    np.testing.assert_array_equal(back.get_data(), data)
+    assert 0 < store.longest <= 2500  # MNE's buffers are seconds, not the recording
+
+
 @pytest.mark.parametrize(("ext", "levels"), [("edf", 2**16), ("bdf", 2**24)])
 def test_edf_bdf_round_trip_within_quantisation(tmp_path, mixed_ts, ext, levels):
     ts = mixed_ts.pick(["Fp1", "Cz", "EOG1", "ECG", "LFP1"])

@@ -12,7 +12,7 @@ from ..core.channels import UNIT_SCALE_TO_SI, ChannelInfo, normalize_unit, unit_
 from ..core.errors import UnitsError
 from ..core.timeseries import TimeSeries
 
-__all__ = ["MNERawArray", "from_mne", "to_mne"]
+__all__ = ["MNERawArray", "from_mne", "streamed_raw", "to_mne"]
 
 logger = logging.getLogger("neurolint")
 
@@ -147,6 +147,17 @@ def to_mne(ts: TimeSeries, *, copy_data: bool = False) -> Any:
         if raw.n_times == ts.n_samples:
             return raw.load_data(verbose="error") if copy_data else raw
         logger.debug("crop gave %d samples for %d; loading instead", raw.n_times, ts.n_samples)
+    info, scale = _info(ts)
+    data = ts.get_data().astype(np.float64)
+    data *= scale[:, None]
+    return mne.io.RawArray(data, info, verbose="error")
+
+
+def _info(ts: TimeSeries) -> tuple[Any, np.ndarray]:
+    """The MNE ``Info`` for ``ts`` (types, montage, locations, bads) and each channel's factor
+    to SI units; see :func:`to_mne`."""
+    import mne
+
     names, types, units = ts.ch_names, ts.channels.types, ts.channels.units
     scale = np.ones(len(names))
     mne_types = []
@@ -168,9 +179,6 @@ def to_mne(ts: TimeSeries, *, copy_data: bool = False) -> Any:
     extra = {n: t for n, t in zip(names, types, strict=True) if t in ("ephys", "lfp")}
     if extra:
         info["description"] = json.dumps({_DESCRIPTION_KEY: extra})
-    data = ts.get_data().astype(np.float64)
-    data *= scale[:, None]
-    raw = mne.io.RawArray(data, info, verbose="error")
     pos = ts.channels.positions
     if pos is not None:
         # A digitised montage (not just channel locs) is what MNE's and PyPREP's spatial
@@ -182,11 +190,52 @@ def to_mne(ts: TimeSeries, *, copy_data: bool = False) -> Any:
         }
         if scalp:
             montage = mne.channels.make_dig_montage(ch_pos=scalp, coord_frame="head")
-            raw.set_montage(montage, on_missing="ignore", verbose="error")
-        with raw.info._unlock():
-            for ch, xyz in zip(raw.info["chs"], pos, strict=True):
+            info.set_montage(montage, on_missing="ignore", verbose="error")
+        with info._unlock():
+            for ch, xyz in zip(info["chs"], pos, strict=True):
                 if np.isfinite(xyz).all():
                     ch["loc"][:3] = xyz
-    bads = [b for b in ts.meta.get("bads", []) if b in names]
-    raw.info["bads"] = bads
-    return raw
+    info["bads"] = [b for b in ts.meta.get("bads", []) if b in names]
+    return info, scale
+
+
+def streamed_raw(ts: TimeSeries) -> Any:
+    """An MNE ``Raw`` that reads ``ts`` block by block when asked (``preload=False``).
+
+    What :func:`to_mne` gives, without loading: ``raw.save()`` then streams the series one
+    buffer at a time, so writing a lazily corrected hour holds one block, not the hour.
+    A series read through MNE gives back its own file-backed ``Raw`` instead.
+    """
+    if isinstance(ts._data, MNERawArray):
+        return to_mne(ts)
+    info, scale = _info(ts)
+    return _series_raw_class()(ts, info, scale)
+
+
+def _series_raw_class() -> type:
+    import mne
+
+    class SeriesRaw(mne.io.BaseRaw):
+        def __init__(self, ts: TimeSeries, info: Any, scale: np.ndarray) -> None:
+            super().__init__(
+                info,
+                preload=False,
+                last_samps=(ts.n_samples - 1,),
+                raw_extras=[{"series": ts, "scale": scale}],
+                orig_format="single",
+                verbose="error",
+            )
+
+        def _read_segment_file(self, data, idx, fi, start, stop, cals, mult):
+            extras = self._raw_extras[fi]
+            block = extras["series"].get_data(start, stop).astype(np.float64)
+            block *= extras["scale"][:, None]
+            # As MNE's own readers fill a segment: project (mult has the calibrations in
+            # it) or select and calibrate.
+            if mult is not None:
+                data[:] = mult @ block[idx]
+            else:
+                data[:] = block[idx]
+                data *= cals
+
+    return SeriesRaw

@@ -102,9 +102,9 @@ def _eog_by_name(raw: Any) -> dict[str, str]:
 
 def write_fif(ts: TimeSeries, path: Path, *, overwrite: bool = False, **_: Any) -> None:
     """Write a FIF file (types, units, positions and bad channels kept)."""
-    from ..integrations.mne import to_mne
+    from ..integrations.mne import streamed_raw
 
-    raw = to_mne(ts)
+    raw = streamed_raw(ts)  # saved buffer by buffer: memory bounded by the series' blocks
     with atomic_path(path, overwrite) as tmp, warnings.catch_warnings():
         # The temporary name does not follow MNE's "_raw.fif" naming convention.
         warnings.filterwarnings("ignore", message=".*does not conform to MNE naming.*")
