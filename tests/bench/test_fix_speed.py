@@ -1,4 +1,4 @@
-"""Task fix_speed: fix() streamed out at two lengths, and the remover's rate."""
+"""Task fix_speed: fix() streamed out at two lengths, the CLI's peak memory, the remover's rate."""
 
 from neurolint.bench.registry import run_task
 
@@ -11,5 +11,8 @@ def test_quick_run_times_fix_at_two_lengths_and_the_remover():
         assert row.error is None, row.error
     assert all(r.metrics["x_realtime"] > 0 for r in fixes)
     assert "artifacts" in fixes[0].metrics["steps"]
+    cli = [r for r in result.rows if "CLI, fresh process" in r.method]
+    assert len(cli) == 2
+    assert all(r.metrics["rss_peak_mb"] > 0 for r in cli)  # the command ran and was sampled
     remover = next(r for r in result.rows if r.method.startswith("eeg-remover"))
     assert remover.metrics["windows_per_s"] > 0

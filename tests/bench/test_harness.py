@@ -116,3 +116,16 @@ def test_io_stream_task_runs_in_the_harness():
     assert set(rows) == {"neurolint", "neurolint_noncontiguous", "memmap", "memmap_channels_first"}
     assert rows["memmap"].metrics["vs_memmap"] == 1.0
     assert all(r.wall_s > 0 and r.peak_mb > 0 for r in result.rows)
+
+
+def test_peak_rss_of_a_command_sees_what_the_child_holds_and_reports_failures():
+    import sys
+
+    from neurolint.bench.harness import peak_rss_of_command
+
+    holds = "import numpy as np, time; a = np.ones(40_000_000); time.sleep(0.3)"  # 320 MB
+    big = peak_rss_of_command([sys.executable, "-c", holds])
+    small = peak_rss_of_command([sys.executable, "-c", "import time; time.sleep(0.3)"])
+    assert big["peak_mb"] > small["peak_mb"] + 250 and big["wall_s"] > 0.3
+    with pytest.raises(RuntimeError, match="boom"):
+        peak_rss_of_command([sys.executable, "-c", "import sys; sys.exit('boom')"])

@@ -25,20 +25,54 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["BenchResult", "MethodResult", "measure", "run_method"]
+__all__ = ["BenchResult", "MethodResult", "measure", "peak_rss_of_command", "run_method"]
 
 
-def _rss_bytes() -> int:
-    """Current resident set size (Linux ``/proc``; psutil elsewhere; 0 when unknown)."""
+def _rss_bytes(pid: int | str = "self") -> int:
+    """Resident set size of a process (Linux ``/proc``; psutil elsewhere; 0 when unknown)."""
     try:
-        with open("/proc/self/statm") as fh:
+        with open(f"/proc/{pid}/statm") as fh:
             return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
     except (OSError, ValueError, IndexError):
         try:
             import psutil
-        except ImportError:
+
+            return int(psutil.Process(None if pid == "self" else int(pid)).memory_info().rss)
+        except (ImportError, OSError, ValueError):
             return 0
-        return int(psutil.Process().memory_info().rss)
+
+
+def peak_rss_of_command(args: Sequence[str], interval: float = 0.01) -> dict[str, float]:
+    """Run ``args`` in a fresh process and sample its resident set size until it exits.
+
+    Returns
+    -------
+    dict
+        ``peak_mb`` (the whole process's largest RSS, MB) and ``wall_s``.
+
+    Raises
+    ------
+    RuntimeError
+        If the command fails (its last lines of stderr in the message).
+    """
+    import subprocess
+
+    start = time.perf_counter()
+    with subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) as proc:
+        peak = 0
+        err: list[bytes] = []
+        # stderr is read in a thread, so a chatty command cannot block on a full pipe.
+        reader = threading.Thread(target=lambda: err.append(proc.stderr.read()), daemon=True)
+        reader.start()
+        while proc.poll() is None:
+            peak = max(peak, _rss_bytes(proc.pid))
+            time.sleep(interval)
+        reader.join()
+    wall = time.perf_counter() - start
+    if proc.returncode != 0:
+        tail = b"".join(err).decode(errors="replace").strip().splitlines()[-3:]
+        raise RuntimeError(f"{args[0]} exited with {proc.returncode}: {' / '.join(tail)}")
+    return {"peak_mb": peak / 1e6, "wall_s": wall}
 
 
 class _PeakSampler:
