@@ -21,7 +21,9 @@ def write_edf(ts: TimeSeries, path: Path, *, overwrite: bool = False, **_: Any) 
     Labels carry the type as EDF+ recommends (``"EEG Fp1"``, ``"EOG EOG1"``), which
     :func:`neurolint.read` turns back into names and types. The physical range is set per
     channel, so quantisation error is at most range / 65535 (EDF) or range / 16777215 (BDF).
-    Types EDF cannot name (``ephys``, ``lfp``) are stored as ``MISC``.
+    Types EDF cannot name (``ephys``, ``lfp``) are stored as ``MISC``. Unlike the FIF, NWB
+    and binary writers, this one holds the whole series in memory: MNE's exporter writes from
+    a loaded ``Raw``, and the per-channel range needs every sample first.
     """
     from mne.export import export_raw
 
