@@ -93,8 +93,9 @@ def run_demo(
     t = time.perf_counter()
     qc = check(sim.data, progress_bar=progress_bar)
     qc.source = str(files["raw"])
-    with atomic_path(files["qc"], overwrite=overwrite) as tmp:
-        tmp.write_text(qc.to_json() + "\n")
+    with atomic_path(files["qc"], overwrite=overwrite) as tmp, open(tmp, "w") as fh:
+        qc.write_json(fh)
+        fh.write("\n")
     seconds["check"] = time.perf_counter() - t
 
     say("[3/4] Fixing it: gaps, bad channels, line noise, movement, ocular and muscle artifacts")

@@ -53,6 +53,43 @@ def test_qc_round_trips_through_json():
     assert back.events_of("blink")[0].offset == pytest.approx(1.8)
 
 
+def test_written_json_parses_to_the_dict_with_every_kind_of_trace():
+    qc = _qc()
+    qc.traces = {
+        "x": {
+            "vector": np.linspace(0, 1, 300),  # several lines of values
+            "with_nan": np.array([1.0, np.nan, 2.5], np.float32),
+            "matrix": np.arange(12.0).reshape(3, 4) / 7,
+            "cube": np.arange(24.0).reshape(2, 3, 4) / 7,
+            "empty": np.zeros(0),
+            "ints": np.arange(5),
+            "scalar": np.float64(3.25),
+            "label": "motion",
+        }
+    }
+    expected = json.loads(json.dumps(qc.to_dict(), allow_nan=False))
+    assert json.loads(qc.to_json()) == expected
+    assert json.loads(qc.to_json(indent=None)) == expected
+    assert expected["traces"]["x"]["with_nan"] == [1.0, None, 2.5]
+
+
+def test_writing_json_does_not_build_the_quality_matrix_as_lists(tmp_path):
+    import tracemalloc
+
+    qc = _qc()
+    qc.channels = [ChannelStatus(f"E{i}", "eeg") for i in range(64)]
+    qc.quality = np.random.default_rng(0).random((20_000, 64)).astype(np.float32)
+    path = tmp_path / "qc.json"
+    with open(path, "w") as fh:
+        tracemalloc.start()
+        qc.write_json(fh)
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+    # As nested lists the matrix would be 1.28 M Python floats, over 40 MB.
+    assert peak < 2e6
+    np.testing.assert_allclose(QCResult.from_json(path.read_text()).quality, qc.quality, atol=5e-5)
+
+
 def test_findings_are_validated():
     with pytest.raises(ParameterError, match="Unknown finding kind"):
         Finding(0.0, 1.0, "sneeze")

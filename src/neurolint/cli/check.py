@@ -70,15 +70,17 @@ def check(
     show = not no_progress and sys.stderr.isatty()
     qc = run_check(data, detectors=detectors, progress_bar=show, n_jobs=jobs)
     qc.source = str(path)
-    with atomic_path(targets[0], overwrite=overwrite) as tmp:
-        tmp.write_text(qc.to_json() + "\n")
+    with atomic_path(targets[0], overwrite=overwrite) as tmp, open(tmp, "w") as fh:
+        qc.write_json(fh)  # a row at a time: a day's quality matrix never becomes lists
+        fh.write("\n")
     qc.to_bids(folder, stem, overwrite=overwrite)
     if report_path is not None:
         from ..reporting import report
 
         report(qc, report_path, data, command=command_line(), overwrite=overwrite)
     if as_json:
-        typer.echo(qc.to_json())
+        qc.write_json(sys.stdout)
+        sys.stdout.write("\n")
         return
     typer.echo(_summary(qc))
     typer.echo("Wrote " + ", ".join(str(t) for t in targets))

@@ -8,11 +8,14 @@ The JSON form is a versioned contract (``schema_version``): top-level ``score``,
 
 from __future__ import annotations
 
+import io
 import json
 import math
+import re
+import uuid
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, TextIO
 
 import numpy as np
 
@@ -47,6 +50,14 @@ FINDING_KINDS = (
 )
 
 SCHEMA_VERSION = "1.1"  # 1.1 added "traces"; readers of 1.x ignore unknown keys
+
+
+_VECTOR_LINE = 64  # values per line of a one-dimensional array in the JSON
+
+
+def _rounded(quality: np.ndarray) -> list:
+    """The quality matrix's JSON form: 4 decimals (of its float32 values)."""
+    return np.round(quality, 4).tolist()
 
 
 def _plain(value: Any) -> Any:
@@ -227,6 +238,10 @@ class QCResult(FindingsView):
                 )
 
     def to_dict(self) -> dict[str, Any]:
+        return self._document(lambda value: _plain(value), _rounded)
+
+    def _document(self, trace: Any, quality: Any) -> dict[str, Any]:
+        """The JSON document, with ``trace`` and ``quality`` turning the arrays into values."""
         return {
             "schema_version": SCHEMA_VERSION,
             "score": float(self.score),
@@ -236,16 +251,53 @@ class QCResult(FindingsView):
             "channels": [c.to_dict() for c in self.channels],
             "events": [e.to_dict() for e in self.events],
             "window_duration": self.window_duration,
-            "quality": None if self.quality is None else np.round(self.quality, 4).tolist(),
+            "quality": None if self.quality is None else quality(self.quality),
             "meta": self.meta,
             "traces": {
-                detector: {name: _plain(value) for name, value in traces.items()}
+                detector: {name: trace(value) for name, value in traces.items()}
                 for detector, traces in self.traces.items()
             },
         }
 
     def to_json(self, indent: int | None = 2) -> str:
-        return json.dumps(self.to_dict(), indent=indent, allow_nan=False)
+        """:meth:`to_dict` as JSON text; see :meth:`write_json`."""
+        out = io.StringIO()
+        self.write_json(out, indent=indent)
+        return out.getvalue()
+
+    def write_json(self, fh: TextIO, indent: int | None = 2) -> None:
+        """Write :meth:`to_dict` as JSON to the open text file ``fh``, array by array row.
+
+        The quality matrix and array traces are written a row per line (a vector in lines of
+        :data:`_VECTOR_LINE` values) instead of being turned into nested lists first, which
+        for a day of EEG would take gigabytes: memory stays at one row. The text parses to
+        exactly :meth:`to_dict`.
+        """
+        token = f"neurolint-array-{uuid.uuid4().hex}-"
+        arrays: list[tuple[np.ndarray, Any]] = []
+
+        def hold(value: np.ndarray, convert: Any) -> Any:
+            if value.ndim == 0 or value.size == 0:
+                return convert(value)
+            arrays.append((value, convert))
+            return f"{token}{len(arrays) - 1}"
+
+        document = self._document(
+            lambda v: hold(v, _plain) if isinstance(v, np.ndarray) else _plain(v),
+            lambda q: hold(q, _rounded),
+        )
+        text = json.dumps(document, indent=indent, allow_nan=False)
+        for piece in re.split(f'"({token}\\d+)"', text):
+            if not piece.startswith(token):
+                fh.write(piece)
+                continue
+            value, convert = arrays[int(piece[len(token) :])]
+            step = 1 if value.ndim > 1 else _VECTOR_LINE
+            for a in range(0, len(value), step):
+                part = convert(value[a : a + step])
+                body = json.dumps(part[0] if value.ndim > 1 else part, allow_nan=False)
+                fh.write(("[" if a == 0 else ",") + "\n" + (body if value.ndim > 1 else body[1:-1]))
+            fh.write("\n]")
 
     def to_mne(self) -> tuple[Any, list[str]]:
         """MNE ``Annotations`` (``BAD_<kind>``, with ``ch_names`` and ``extras``
