@@ -238,7 +238,7 @@ class QCResult(FindingsView):
                 )
 
     def to_dict(self) -> dict[str, Any]:
-        return self._document(lambda value: _plain(value), _rounded)
+        return self._document(_plain, _rounded)
 
     def _document(self, trace: Any, quality: Any) -> dict[str, Any]:
         """The JSON document, with ``trace`` and ``quality`` turning the arrays into values."""
@@ -266,7 +266,7 @@ class QCResult(FindingsView):
         return out.getvalue()
 
     def write_json(self, fh: TextIO, indent: int | None = 2) -> None:
-        """Write :meth:`to_dict` as JSON to the open text file ``fh``, array by array row.
+        """Write :meth:`to_dict` as JSON to the open text file ``fh``, an array row at a time.
 
         The quality matrix and array traces are written a row per line (a vector in lines of
         :data:`_VECTOR_LINE` values) instead of being turned into nested lists first, which
@@ -292,11 +292,12 @@ class QCResult(FindingsView):
                 fh.write(piece)
                 continue
             value, convert = arrays[int(piece[len(token) :])]
-            step = 1 if value.ndim > 1 else _VECTOR_LINE
+            matrix = value.ndim > 1
+            step = 1 if matrix else _VECTOR_LINE
             for a in range(0, len(value), step):
-                part = convert(value[a : a + step])
-                body = json.dumps(part[0] if value.ndim > 1 else part, allow_nan=False)
-                fh.write(("[" if a == 0 else ",") + "\n" + (body if value.ndim > 1 else body[1:-1]))
+                part = convert(value[a : a + step])  # a one-row matrix, or a run of values
+                line = json.dumps(part[0] if matrix else part, allow_nan=False)
+                fh.write(("[" if a == 0 else ",") + "\n" + (line if matrix else line[1:-1]))
             fh.write("\n]")
 
     def to_mne(self) -> tuple[Any, list[str]]:

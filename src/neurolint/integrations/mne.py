@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 from typing import Any
@@ -212,6 +213,7 @@ def streamed_raw(ts: TimeSeries) -> Any:
     return _series_raw_class()(ts, info, scale)
 
 
+@functools.cache
 def _series_raw_class() -> type:
     import mne
 
