@@ -7,6 +7,7 @@ import pytest
 from scipy.signal import welch
 
 import neurolint as nl
+from neurolint.core import TimeSeries
 from neurolint.core.errors import EmptyRecordingError, ParameterError
 from neurolint.core.provenance import CorrectionLog
 from neurolint.correct import fix, residual
@@ -126,3 +127,32 @@ def test_energy_is_counted_while_streaming_the_output_once(broken):
         assert a.energy_removed.keys() == b.energy_removed.keys()
         for ch in a.energy_removed:
             assert a.energy_removed[ch] == pytest.approx(b.energy_removed[ch], rel=1e-4, abs=1e-9)
+
+
+class _Shift:
+    """A step that adds one to every sample and needs ``margin`` samples each side."""
+
+    name, active = "shift", True
+
+    def __init__(self, margin: int) -> None:
+        self.margin_ = margin
+
+    def apply(self, block, start):
+        return block + 1.0
+
+
+def test_corrected_blocks_outgrow_their_margins_within_a_memory_budget():
+    from neurolint.correct import base
+
+    data = np.zeros((4, 256 * 600), np.float32)
+    src = TimeSeries(data, 256.0, ["a", "b", "c", "d"])
+    wide = base.CorrectedArray(src, [_Shift(256 * 15)])
+    assert wide._block_samples() == base.MARGIN_SHARE * 256 * 15  # 120 s, not 30
+    narrow = base.CorrectedArray(src, [_Shift(10)])
+    assert narrow._block_samples() == round(base.BLOCK_SECONDS * 256)
+    assert base.CorrectedArray(src, [_Shift(256 * 15)], block_seconds=1.0)._block_samples() == 256
+    huge = base.CorrectedArray(src, [_Shift(10**8)])  # margins past the memory budget
+    assert huge._block_samples() == base.BLOCK_BYTES // (4 * 4)
+    # Whatever the block, the corrected samples are the same.
+    out = TimeSeries(wide, 256.0).get_data(1000, 2000)
+    np.testing.assert_array_equal(out, np.ones((4, 1000), np.float32))

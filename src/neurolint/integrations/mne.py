@@ -149,7 +149,11 @@ def to_mne(ts: TimeSeries, *, copy_data: bool = False) -> Any:
             return raw.load_data(verbose="error") if copy_data else raw
         logger.debug("crop gave %d samples for %d; loading instead", raw.n_times, ts.n_samples)
     info, scale = _info(ts)
-    data = ts.get_data().astype(np.float64)
+    # Filled in 30 s pieces, not read at once: a lazily computed series (a correction) then
+    # works block by block, with no whole-length temporaries beside this array.
+    data = np.empty((ts.n_channels, ts.n_samples))
+    for chunk, block in ts.iter_chunks(chunk_duration=30.0):
+        data[:, chunk.start : chunk.stop] = block
     data *= scale[:, None]
     return mne.io.RawArray(data, info, verbose="error")
 
