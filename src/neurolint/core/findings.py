@@ -56,8 +56,9 @@ _VECTOR_LINE = 64  # values per line of a one-dimensional array in the JSON
 
 
 def _rounded(quality: np.ndarray) -> list:
-    """The quality matrix's JSON form: 4 decimals (of its float32 values)."""
-    return np.round(quality, 4).tolist()
+    """The quality matrix's JSON form: 4 decimals, rounded in double precision so the text
+    reads 0.4263, not float32's nearest value printed to 16 digits (0.4262999892234802)."""
+    return np.round(quality.astype(np.float64), 4).tolist()
 
 
 def _plain(value: Any) -> Any:
