@@ -108,9 +108,9 @@ class CorrectedArray(Float32Rows):
     whole-array correction and memory is bounded by the block read. Short reads are served
     from one cached block (all channels), so a writer that streams second by second does
     not pay the margins again for every second. The block is ``block_seconds`` long if
-    given; by default at least :data:`BLOCK_SECONDS` and :data:`MARGIN_SHARE` times the
-    steps' margins (up to :data:`BLOCK_BYTES` per block), so the margins, computed and
-    thrown away with every block, stay a small share of the work.
+    given; by default at least :data:`BLOCK_SECONDS`, and :data:`MARGIN_SHARE` times the
+    steps' margins where that takes no more than :data:`BLOCK_BYTES` per copy, so the
+    margins, computed and thrown away with every block, stay a small share of the work.
     """
 
     source: TimeSeries
@@ -157,13 +157,17 @@ class CorrectedArray(Float32Rows):
     def _block_samples(self) -> int:
         if self.block_seconds is not None:
             return round(self.block_seconds * self.source.sampling_rate)
-        margin = sum(s.margin_ for s in self.steps if s.active)
+        margin = self._margin()
         budget = BLOCK_BYTES // (4 * max(1, self.shape[0]))  # float32 samples per channel
         floor = round(BLOCK_SECONDS * self.source.sampling_rate)
         return max(floor, min(MARGIN_SHARE * margin, budget))
 
+    def _margin(self) -> int:
+        """Samples each side that the active steps need around what they correct."""
+        return sum(s.margin_ for s in self.steps if s.active)
+
     def _compute(self, start: int, stop: int) -> np.ndarray:
-        margin = sum(s.margin_ for s in self.steps if s.active)
+        margin = self._margin()
         lo, hi = max(0, start - margin), min(self.shape[1], stop + margin)
         block = self.source.get_data(lo, hi)
         tally = self.tally

@@ -38,14 +38,15 @@ def _fix_and_write(ts, qc) -> dict:
 
 
 def _cli_row(ts, seconds: float, tmp: Path, debug: bool):
-    """``neurolint fix IN.fif -o OUT.fif`` in a fresh process: check, fix, FIF written."""
+    """``neurolint fix IN.fif -o OUT.fif`` in a fresh process: check, fix, FIF written
+    (into ``tmp``, which the caller removes)."""
     from ...io import write
 
     src = write(ts, tmp / f"in_{seconds:g}s_raw.fif")
     out = tmp / f"out_{seconds:g}s_raw.fif"
     exe = shutil.which("neurolint")
     cmd = [exe] if exe else [sys.executable, "-m", "neurolint"]
-    row = run_method(
+    return run_method(
         f"neurolint fix IN.fif -o OUT.fif (CLI, fresh process), {seconds / 60:g} min",
         lambda: peak_rss_of_command([*cmd, "fix", str(src), "-o", str(out), "--no-progress"]),
         lambda res: {
@@ -54,9 +55,6 @@ def _cli_row(ts, seconds: float, tmp: Path, debug: bool):
         },
         debug=debug,
     )
-    for path in tmp.iterdir():
-        path.unlink()
-    return row
 
 
 def run(quick: bool = False, seed: int = 0, *, debug: bool = False) -> BenchResult:
