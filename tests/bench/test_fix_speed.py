@@ -12,7 +12,8 @@ def test_quick_run_times_fix_at_two_lengths_and_the_remover():
     assert all(r.metrics["x_realtime"] > 0 for r in fixes)
     assert "artifacts" in fixes[0].metrics["steps"]
     cli = [r for r in result.rows if "CLI, fresh process" in r.method]
-    assert len(cli) == 2
+    assert len(cli) == 4  # FIF and EDF out, at each length
+    assert {r.metrics["size"].split(", ")[-1] for r in cli} == {"FIF out", "EDF out"}
     assert all(r.metrics["rss_peak_mb"] > 0 for r in cli)  # the command ran and was sampled
     remover = next(r for r in result.rows if r.method.startswith("eeg-remover"))
     assert remover.metrics["windows_per_s"] > 0

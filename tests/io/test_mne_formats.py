@@ -81,6 +81,62 @@ def test_edf_bdf_round_trip_within_quantisation(tmp_path, mixed_ts, ext, levels)
     assert np.all(err <= step * 1.01 + 1e-12)
 
 
+def _exported_by_mne(ts, path):
+    import warnings
+
+    from mne.export import export_raw
+
+    raw = ts.to_mne()
+    if not raw.preload:
+        raw = raw.copy().load_data(verbose="error")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # MNE's padding and precision warnings
+        export_raw(path, raw, physical_range="channelwise", add_ch_type=True, overwrite=True)
+    return path.read_bytes()
+
+
+@pytest.mark.parametrize("ext", ["edf", "bdf"])
+def test_edf_bdf_writer_makes_mne_exporters_file_byte_for_byte(tmp_path, rng, ext):
+    mne = pytest.importorskip("mne")
+    info = mne.create_info(["Fz", "Cz", "EOG1", "Trig"], 250.0, ["eeg", "eeg", "eog", "misc"])
+    raw = mne.io.RawArray(rng.standard_normal((4, 2600)) * 1e-5, info, verbose="error")
+    raw._data[1] = 3e-6  # flat
+    raw.set_meas_date(1_700_000_000.25)
+    raw.info["subject_info"] = {"his_id": "S1", "sex": 2, "first_name": "A", "hand": 1}
+    raw.info["line_freq"] = 50.0
+    raw.set_annotations(
+        mne.Annotations(
+            [1.0, 3.5], [0.5, 0.2], ["blink", "BAD_pop"], raw.info["meas_date"], [[], ["Cz"]]
+        )
+    )
+    cases = {
+        "annotated, padded to whole records": nl.from_mne(raw),
+        "a view of it": nl.from_mne(raw).pick(["Cz", "Fz"]).frame_slice(100, 1100),
+        "in memory, float32, other units": TimeSeries(
+            (rng.standard_normal((3, 1000)) * 20).astype(np.float32),
+            250.0,
+            ChannelInfo(["C3", "C4", "LFP"], ["eeg", "eeg", "lfp"], ["uV", "uV", "mV"]),
+        ),
+        "non-integer rate": TimeSeries(rng.standard_normal((2, 1000)) * 1e-5, 100.5, ["A", "B"]),
+    }
+    for what, ts in cases.items():
+        ours = nl.write(ts, tmp_path / f"ours.{ext}", overwrite=True).read_bytes()
+        assert ours == _exported_by_mne(ts, tmp_path / f"mne.{ext}"), what
+    assert sorted(p.name for p in tmp_path.iterdir()) == [f"mne.{ext}", f"ours.{ext}"]
+
+
+def test_edf_writer_streams_a_lazy_series_block_by_block(tmp_path, rng, monkeypatch):
+    from neurolint.io import edf
+
+    monkeypatch.setattr(edf, "_BLOCK_VALUES", 4 * 2000)
+    data = (rng.standard_normal((4, 60_000)) * 1e-5).astype(np.float32)
+    store = _Counted(data)
+    back = nl.read(nl.write(TimeSeries(store, 250.0, ["Fz", "Cz", "Pz", "Oz"]), tmp_path / "s.edf"))
+    step = (data.max(axis=1) - data.min(axis=1)) / 65535
+    assert np.all(np.abs(back.get_data() - data).max(axis=1) <= step)
+    assert 0 < store.longest <= 2500  # blocks, not the recording
+
+
 def test_eye_channels_typed_eeg_are_typed_eog_by_name_except_in_fif(tmp_path, mixed_ts):
     ts = mixed_ts.pick(["Fp1", "Cz", "EOG1"])
     ts = TimeSeries(ts.get_data(), 250.0, ChannelInfo(["Fp1", "VEOG", "heog_l"], "eeg", "V"))

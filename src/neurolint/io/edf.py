@@ -1,8 +1,17 @@
-"""EDF/BDF output through MNE's exporter (edfio underneath)."""
+"""EDF/BDF output, streamed: MNE's export conventions, edfio's header, records block by block.
+
+MNE's exporter (``mne.export.export_raw``) loads the recording and edfio assembles every
+data record in memory before writing, so exporting a lazily corrected hour held it several
+times over. This writer makes the same file (byte for byte; tested) in two passes over the
+series: the first spools it as float64 beside the output while taking each channel's range,
+which the header needs before the first record; the second quantises the spool a block of
+records at a time. Memory is one block; disk, the spool, for the length of the write.
+"""
 
 from __future__ import annotations
 
-import warnings
+import datetime as dt
+import math
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +23,9 @@ from ._atomic import atomic_path
 
 __all__ = ["write_edf"]
 
+# Values per block in both passes (32 MB as float64).
+_BLOCK_VALUES = 4_000_000
+
 
 def write_edf(ts: TimeSeries, path: Path, *, overwrite: bool = False, **_: Any) -> None:
     """Write EDF (16-bit) or BDF (24-bit), chosen by the extension.
@@ -21,32 +33,241 @@ def write_edf(ts: TimeSeries, path: Path, *, overwrite: bool = False, **_: Any) 
     Labels carry the type as EDF+ recommends (``"EEG Fp1"``, ``"EOG EOG1"``), which
     :func:`neurolint.read` turns back into names and types. The physical range is set per
     channel, so quantisation error is at most range / 65535 (EDF) or range / 16777215 (BDF).
-    Types EDF cannot name (``ephys``, ``lfp``) are stored as ``MISC``. Unlike the FIF, NWB
-    and binary writers, this one holds the whole series in memory: MNE's exporter writes from
-    a loaded ``Raw``, and the per-channel range needs every sample first.
+    Types EDF cannot name (``ephys``, ``lfp``) are stored as ``MISC``. The file is what
+    ``mne.export.export_raw(..., physical_range="channelwise", add_ch_type=True)`` writes,
+    but the series is read block by block: memory does not grow with its length. A
+    temporary spool of 8 bytes per sample sits beside the output while it is written.
+
+    Raises
+    ------
+    DataValueError
+        If a sample is NaN or infinite (EDF cannot store gaps) or a label is too long.
     """
-    from mne.export import export_raw
+    from ..integrations.mne import streamed_raw
 
-    from ..integrations.mne import to_mne
+    raw = streamed_raw(ts)
+    bdf = path.suffix.lower() == ".bdf"
+    with atomic_path(path, overwrite) as tmp:
+        spool_path = tmp.with_name(tmp.name + ".spool")
+        n_total = _padded_length(raw)
+        spool = np.memmap(spool_path, np.float64, "w+", shape=(len(raw.ch_names), n_total))
+        try:
+            scaler, dims = _scaling(raw)
+            lo, hi = _spool(raw, scaler, spool, path.name)
+            edf = _header_object(raw, lo, hi, dims, bdf, n_total, path.name)
+            _write_records(tmp, edf, spool, bdf)
+        finally:
+            del spool
+            spool_path.unlink(missing_ok=True)
 
-    raw = to_mne(ts)
-    if not raw.preload:
-        raw = raw.copy().load_data(verbose="error")
-    if not np.isfinite(raw._data).all():
-        raise DataValueError(
-            f"{path.name}: EDF/BDF cannot store NaN or infinite samples (gaps); write FIF, "
-            "NWB or binary instead, or fill the gaps first."
+
+def _padded_length(raw: Any) -> int:
+    """Samples written: EDF's records are whole seconds at an integer rate, so MNE pads."""
+    sfreq = raw.info["sfreq"]
+    if float(sfreq).is_integer():
+        return int(math.ceil(raw.n_times / sfreq) * sfreq)
+    return raw.n_times
+
+
+def _scaling(raw: Any) -> tuple[np.ndarray, list[str]]:
+    """Each channel's factor to the stored unit and its physical dimension, as MNE's exporter:
+    a file read from EDF keeps its units, otherwise voltages go in µV."""
+    from mne.defaults import DEFAULTS
+
+    types = raw.get_channel_types()
+    extras = raw._raw_extras[0]
+    if "units" in extras:
+        scaler = 1.0 / extras["units"][raw._read_picks[0]]
+        dims = [raw._orig_units.get(ch, "").replace("\u00b5", "u") for ch in raw.ch_names]
+    else:
+        volts = {t for t, unit in DEFAULTS["si_units"].items() if unit == "V"}
+        scaler = np.array([1e6 if t in volts else 1.0 for t in types])
+        dims = ["uV" if t in volts else "" for t in types]
+    dims = ["" if d == "n/a" or t == "stim" else d for d, t in zip(dims, types, strict=True)]
+    return scaler, dims
+
+
+def _spool(
+    raw: Any, scaler: np.ndarray, spool: np.ndarray, name: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """Copy the scaled series into ``spool`` (edge-padded) and return each channel's range."""
+    n, n_ch = raw.n_times, len(raw.ch_names)
+    step = max(1, _BLOCK_VALUES // max(n_ch, 1))
+    lo, hi = np.full(n_ch, np.inf), np.full(n_ch, -np.inf)
+    for a in range(0, n, step):
+        b = min(n, a + step)
+        block = raw.get_data(start=a, stop=b)
+        block *= scaler[:, None]
+        if not np.isfinite(block).all():
+            raise DataValueError(
+                f"{name}: EDF/BDF cannot store NaN or infinite samples (gaps); write FIF, "
+                "NWB or binary instead, or fill the gaps first."
+            )
+        np.minimum(lo, block.min(axis=1), out=lo)
+        np.maximum(hi, block.max(axis=1), out=hi)
+        spool[:, a:b] = block
+    if spool.shape[1] > n:
+        spool[:, n:] = spool[:, n - 1 : n]
+    hi[lo == hi] += 1  # EDF needs physical min < max: flat channels
+    return lo, hi
+
+
+def _header_object(
+    raw: Any, lo: np.ndarray, hi: np.ndarray, dims: list[str], bdf: bool, n_total: int, name: str
+) -> Any:
+    """edfio's ``Edf``/``Bdf`` for the header, its signals holding zero-stride stand-ins.
+
+    Every header field and the EDF+ annotation signal come from edfio as MNE's exporter
+    builds them; only the samples are left out (the stand-ins cost no memory).
+    """
+    from edfio import Bdf, BdfSignal, Edf, EdfAnnotation, EdfSignal
+    from mne.annotations import _sync_onset
+
+    signal_class, writer_class = (BdfSignal, Bdf) if bdf else (EdfSignal, Edf)
+    dtype, dmax = (np.int32, 8388607) if bdf else (np.int16, 32767)
+    info, sfreq = raw.info, raw.info["sfreq"]
+    annotations = []
+    for desc, onset, duration, ch_names in zip(
+        raw.annotations.description,
+        _sync_onset(raw, raw.annotations.onset, inverse=False),
+        raw.annotations.duration,
+        raw.annotations.ch_names,
+        strict=True,
+    ):
+        for label in [f"{desc}@@{ch}" for ch in ch_names] or [desc]:
+            annotations.append(EdfAnnotation(onset, duration, label))
+    if float(sfreq).is_integer():
+        out_sfreq, record_s = int(sfreq), None
+        if n_total > raw.n_times:
+            annotations.append(
+                # MNE's onset: the last sample's time plus one sample.
+                EdfAnnotation(
+                    (raw.n_times - 1) / sfreq + 1 / sfreq,
+                    (n_total - raw.n_times) / sfreq,
+                    "BAD_ACQ_SKIP",
+                )
+            )
+    else:
+        record_s = _round8(math.floor(sfreq) / sfreq)
+        out_sfreq = math.floor(sfreq) / record_s
+    prefiltering = f"HP:{info['highpass']}Hz LP:{info['lowpass']}Hz"
+    if info["line_freq"] is not None:
+        prefiltering += f" N:{info['line_freq']}Hz"
+    stand_in = np.broadcast_to(np.zeros(1, dtype), (n_total,))
+    signals = []
+    for i, (ch, ch_type) in enumerate(zip(raw.ch_names, raw.get_channel_types(), strict=True)):
+        label = f"{ch_type.upper()} {ch}"
+        if len(label) > 16:
+            raise DataValueError(
+                f"{name}: the EDF label {label!r} is longer than 16 characters; rename the "
+                "channel or write FIF, NWB or binary instead."
+            )
+        signals.append(
+            signal_class.from_digital(
+                stand_in,
+                out_sfreq,
+                label=label,
+                physical_dimension=dims[i],
+                physical_range=(lo[i], hi[i]),
+                digital_range=(-dmax, dmax),
+                prefiltering=prefiltering,
+            )
         )
-    fmt = "bdf" if path.suffix.lower() == ".bdf" else "edf"
-    with atomic_path(path, overwrite) as tmp, warnings.catch_warnings():
-        # MNE warns that EDF stores dates and ranges with limited precision; that is the format.
-        warnings.simplefilter("ignore")
-        export_raw(
-            tmp,
-            raw,
-            fmt=fmt,
-            physical_range="channelwise",
-            add_ch_type=True,
-            overwrite=True,
-            verbose="error",
+    patient, recording, starttime = _identification(info)
+    return writer_class(
+        signals=signals,
+        patient=patient,
+        recording=recording,
+        starttime=starttime,
+        data_record_duration=record_s,
+        annotations=annotations,
+    )
+
+
+def _round8(value: float) -> float:
+    """A record duration that fits EDF's 8 characters (edfio's rounding, as MNE uses it)."""
+    if value.is_integer():
+        return value
+    digits = str(value).find(".")
+    if digits == 8:
+        return round(value)
+    factor = 10 ** (8 - 1 - digits)
+    return round(value * factor) / factor
+
+
+def _identification(info: Any) -> tuple[Any, Any, dt.time | None]:
+    """Patient, recording and start time from ``info``, as MNE's exporter fills them."""
+    from edfio import Patient, Recording
+
+    patient = None
+    subject = info.get("subject_info")
+    if subject is not None:
+        parts = [subject.get(k, "") for k in ("first_name", "middle_name", "last_name")]
+        extra = [f"{k}={subject[k]}" for k in ("height", "weight", "hand") if subject.get(k)]
+        patient = Patient(
+            code=subject.get("his_id") or "X",
+            sex={0: "X", 1: "M", 2: "F", None: "X"}[subject.get("sex")],
+            birthdate=subject.get("birthday"),
+            name="_".join(filter(None, parts)) or "X",
+            additional=extra,
         )
+    startdate = starttime = None
+    if (meas := info["meas_date"]) is not None:
+        startdate = dt.date(meas.year, meas.month, meas.day)
+        starttime = dt.time(meas.hour, meas.minute, meas.second, meas.microsecond)
+    device = info.get("device_info")
+    if device is not None:
+        recording = Recording(startdate=startdate, equipment_code=device.get("type") or "X")
+    else:
+        recording = Recording(startdate=startdate)
+    return patient, recording, starttime
+
+
+def _write_records(target: Path, edf: Any, spool: np.ndarray, bdf: bool) -> None:
+    """Write ``edf``'s header, then its data records from the spool, a block at a time."""
+    from edfio import Edf, EdfSignal
+
+    n_records = edf.num_data_records
+    # What edfio's Edf.write does before it assembles the records in memory.
+    for signal in edf._signals:
+        signal._set_samples_per_data_record(signal._num_samples // n_records)
+    header = b"".join(
+        [getattr(edf, "_" + field) for field, _ in Edf._header_fields]
+        + [
+            getattr(signal, "_" + field)
+            for field, _ in EdfSignal._header_fields
+            for signal in edf._signals
+        ]
+    )
+    data_signals = [s for s in edf._signals if not s._is_annotation_signal]
+    notes = [
+        s.digital.view(np.uint8).reshape(n_records, -1)
+        for s in edf._signals
+        if s._is_annotation_signal
+    ]
+    # edfio's quantisation, from the header's (rounded) ranges.
+    gain = np.array(
+        [(s.physical_max - s.physical_min) / (s.digital_max - s.digital_min) for s in data_signals]
+    )
+    offset = np.array([s.physical_max for s in data_signals]) / gain - np.array(
+        [s.digital_max for s in data_signals]
+    )
+    n_ch, per_record = spool.shape[0], data_signals[0].samples_per_data_record
+    step = max(1, _BLOCK_VALUES // max(n_ch * per_record, 1))
+    dtype = np.dtype("<i4" if bdf else "<i2")
+    with open(target, "wb") as fh:
+        fh.write(header)
+        for r0 in range(0, n_records, step):
+            r1 = min(n_records, r0 + step)
+            phys = np.asarray(spool[:, r0 * per_record : r1 * per_record])
+            digital = np.round(phys / gain[:, None] - offset[:, None]).astype(dtype)
+            # (channels, samples) to records of channels one after another.
+            by_record = np.ascontiguousarray(
+                digital.reshape(n_ch, r1 - r0, per_record).transpose(1, 0, 2)
+            ).view(np.uint8)
+            if bdf:  # 24-bit: the low three bytes of each little-endian int32
+                by_record = by_record.reshape(r1 - r0, n_ch, per_record, 4)[..., :3]
+            records = np.concatenate(
+                [by_record.reshape(r1 - r0, -1)] + [note[r0:r1] for note in notes], axis=1
+            )
+            fh.write(records.tobytes())

@@ -5,7 +5,7 @@ artifact kind (seed 0), each assessed first by ``check()`` (not timed here; see
 ``check_speed``). ``fix()`` fits every step; the corrected series is then streamed once into
 a binary file in a temporary folder, which is when the lazy corrections are computed and the
 log's energy figures counted (as ``neurolint fix`` does). The same recordings, written as
-FIF, also go through ``neurolint fix IN.fif -o OUT.fif`` in a fresh process, whose peak
+FIF, also go through ``neurolint fix IN.fif -o OUT`` (FIF and EDF) in a fresh process, whose peak
 resident memory is the figure by length a user meets. The remover's rate is measured alone
 on 2 s single-channel epochs in batches.
 """
@@ -37,20 +37,16 @@ def _fix_and_write(ts, qc) -> dict:
     return {s.name: (s.skipped or len(s.regions)) for s in log.steps}
 
 
-def _cli_row(ts, seconds: float, tmp: Path, debug: bool):
-    """``neurolint fix IN.fif -o OUT.fif`` in a fresh process: check, fix, FIF written
-    (into ``tmp``, which the caller removes)."""
-    from ...io import write
-
-    src = write(ts, tmp / f"in_{seconds:g}s_raw.fif")
-    out = tmp / f"out_{seconds:g}s_raw.fif"
+def _cli_row(src: Path, seconds: float, out: Path, debug: bool):
+    """``neurolint fix IN.fif -o OUT`` in a fresh process: check, fix, output written."""
     exe = shutil.which("neurolint")
     cmd = [exe] if exe else [sys.executable, "-m", "neurolint"]
+    fmt = "FIF" if out.name.endswith(".fif") else out.suffix[1:].upper()
     return run_method(
-        f"neurolint fix IN.fif -o OUT.fif (CLI, fresh process), {seconds / 60:g} min",
+        f"neurolint fix IN.fif -o OUT.{fmt.lower()} (CLI, fresh process), {seconds / 60:g} min",
         lambda: peak_rss_of_command([*cmd, "fix", str(src), "-o", str(out), "--no-progress"]),
         lambda res: {
-            "size": f"64 ch, 256 Hz, {seconds:g} s, FIF in and out",
+            "size": f"64 ch, 256 Hz, {seconds:g} s, FIF in, {fmt} out",
             "rss_peak_mb": round(res["peak_mb"], 1),
         },
         debug=debug,
@@ -61,6 +57,7 @@ def run(quick: bool = False, seed: int = 0, *, debug: bool = False) -> BenchResu
     """Time ``fix()`` plus one write of its output, and the remover on its own."""
     from ... import check
     from ...correct.artifacts import denoise_epochs
+    from ...io import write
     from ...simulate import simulate_eeg
 
     result = BenchResult(
@@ -86,7 +83,9 @@ def run(quick: bool = False, seed: int = 0, *, debug: bool = False) -> BenchResu
             row.metrics["x_realtime"] = seconds / row.wall_s
         result.rows.append(row)
         with tempfile.TemporaryDirectory(prefix="neurolint-bench-") as tmp:
-            cli_rows.append(_cli_row(ts, seconds, Path(tmp), debug))
+            src = write(ts, Path(tmp) / "in_raw.fif")
+            for name in ("out_raw.fif", "out.edf"):
+                cli_rows.append(_cli_row(src, seconds, Path(tmp) / name, debug))
         del ts, qc
     result.rows += cli_rows
     n = 2000 if quick else 20000
@@ -102,8 +101,8 @@ def run(quick: bool = False, seed: int = 0, *, debug: bool = False) -> BenchResu
         row.metrics["windows_per_s"] = n / row.wall_s
     result.rows.append(row)
     result.notes.append(
-        "The CLI rows run 'neurolint fix IN.fif -o OUT.fif' (check, then every step, then the "
-        "FIF and its log written) in a fresh process; rss_peak_mb is that process's largest "
+        "The CLI rows run 'neurolint fix IN.fif -o OUT' (check, then every step, then the "
+        "FIF or EDF and its log written) in a fresh process; rss_peak_mb is that process's largest "
         "resident set (sampled every 10 ms), wall includes starting Python and the check."
     )
     result.notes.append(
