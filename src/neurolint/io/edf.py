@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 
@@ -48,16 +48,16 @@ def write_edf(ts: TimeSeries, path: Path, *, overwrite: bool = False, **_: Any) 
     raw = streamed_raw(ts)
     bdf = path.suffix.lower() == ".bdf"
     with atomic_path(path, overwrite) as tmp:
+        # Plain file I/O, not a memmap: mapped pages would count in the process's RSS.
         spool_path = tmp.with_name(tmp.name + ".spool")
-        n_total = _padded_length(raw)
-        spool = np.memmap(spool_path, np.float64, "w+", shape=(len(raw.ch_names), n_total))
         try:
-            scaler, dims = _scaling(raw)
-            lo, hi = _spool(raw, scaler, spool, path.name)
-            edf = _header_object(raw, lo, hi, dims, bdf, n_total, path.name)
-            _write_records(tmp, edf, spool, bdf)
+            with open(spool_path, "w+b") as spool:
+                scaler, dims = _scaling(raw)
+                lo, hi = _spool(raw, scaler, spool, _padded_length(raw), path.name)
+                edf = _header_object(raw, lo, hi, dims, bdf, _padded_length(raw), path.name)
+                spool.seek(0)
+                _write_records(tmp, edf, spool, len(raw.ch_names), bdf)
         finally:
-            del spool
             spool_path.unlink(missing_ok=True)
 
 
@@ -88,15 +88,15 @@ def _scaling(raw: Any) -> tuple[np.ndarray, list[str]]:
 
 
 def _spool(
-    raw: Any, scaler: np.ndarray, spool: np.ndarray, name: str
+    raw: Any, scaler: np.ndarray, spool: BinaryIO, n_total: int, name: str
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Copy the scaled series into ``spool`` (edge-padded) and return each channel's range."""
+    """Write the scaled series to ``spool`` time-major as float64, edge-padded to
+    ``n_total`` samples, and return each channel's range."""
     n, n_ch = raw.n_times, len(raw.ch_names)
     step = max(1, _BLOCK_VALUES // max(n_ch, 1))
     lo, hi = np.full(n_ch, np.inf), np.full(n_ch, -np.inf)
     for a in range(0, n, step):
-        b = min(n, a + step)
-        block = raw.get_data(start=a, stop=b)
+        block = raw.get_data(start=a, stop=min(n, a + step))
         block *= scaler[:, None]
         if not np.isfinite(block).all():
             raise DataValueError(
@@ -105,9 +105,9 @@ def _spool(
             )
         np.minimum(lo, block.min(axis=1), out=lo)
         np.maximum(hi, block.max(axis=1), out=hi)
-        spool[:, a:b] = block
-    if spool.shape[1] > n:
-        spool[:, n:] = spool[:, n - 1 : n]
+        spool.write(np.ascontiguousarray(block.T).tobytes())
+    if n_total > n:
+        spool.write(np.tile(block[:, -1], n_total - n).tobytes())
     hi[lo == hi] += 1  # EDF needs physical min < max: flat channels
     return lo, hi
 
@@ -223,7 +223,7 @@ def _identification(info: Any) -> tuple[Any, Any, dt.time | None]:
     return patient, recording, starttime
 
 
-def _write_records(target: Path, edf: Any, spool: np.ndarray, bdf: bool) -> None:
+def _write_records(target: Path, edf: Any, spool: BinaryIO, n_ch: int, bdf: bool) -> None:
     """Write ``edf``'s header, then its data records from the spool, a block at a time."""
     from edfio import Edf, EdfSignal
 
@@ -252,14 +252,15 @@ def _write_records(target: Path, edf: Any, spool: np.ndarray, bdf: bool) -> None
     offset = np.array([s.physical_max for s in data_signals]) / gain - np.array(
         [s.digital_max for s in data_signals]
     )
-    n_ch, per_record = spool.shape[0], data_signals[0].samples_per_data_record
+    per_record = data_signals[0].samples_per_data_record
     step = max(1, _BLOCK_VALUES // max(n_ch * per_record, 1))
     dtype = np.dtype("<i4" if bdf else "<i2")
     with open(target, "wb") as fh:
         fh.write(header)
         for r0 in range(0, n_records, step):
             r1 = min(n_records, r0 + step)
-            phys = np.asarray(spool[:, r0 * per_record : r1 * per_record])
+            count = (r1 - r0) * per_record * n_ch
+            phys = np.frombuffer(spool.read(count * 8), np.float64, count).reshape(-1, n_ch).T
             digital = np.round(phys / gain[:, None] - offset[:, None]).astype(dtype)
             # (channels, samples) to records of channels one after another.
             by_record = np.ascontiguousarray(
