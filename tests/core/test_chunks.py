@@ -118,3 +118,13 @@ def test_job_options_validate_and_global_defaults_apply():
     finally:
         set_global_job_options(**before)
     assert job_options(n_jobs=-1).workers >= 1
+
+
+def test_chunk_samples_keep_seconds_unless_a_copy_would_pass_the_byte_budget():
+    from neurolint.core.chunks import CHUNK_BYTES, chunk_samples
+
+    assert chunk_samples(30.0, 256.0, 64) == 7680  # EEG: 2 MB, as asked
+    probe = chunk_samples(30.0, 30_000.0, 384)  # 1.4 GB as asked
+    assert probe * 384 * 4 <= CHUNK_BYTES < (probe + 1) * 384 * 4
+    assert chunk_samples(30.0, 30_000.0, 384, itemsize=8) == probe // 2
+    assert chunk_samples(1e-9, 1.0, 1) == 1 and chunk_samples(1.0, 1.0, 10**12) == 1

@@ -153,6 +153,9 @@ def test_corrected_blocks_outgrow_their_margins_within_a_memory_budget():
     assert base.CorrectedArray(src, [_Shift(256 * 15)], block_seconds=1.0)._block_samples() == 256
     huge = base.CorrectedArray(src, [_Shift(10**8)])  # margins past the memory budget
     assert huge._block_samples() == base.BLOCK_BYTES // (4 * 4)
+    # A 384-channel 30 kHz probe: the budget wins over the 30 s floor (1.4 GB a copy).
+    probe = TimeSeries(np.zeros((384, 10), np.float32), 30_000.0)
+    assert base.CorrectedArray(probe, [_Shift(10)])._block_samples() * 384 * 4 <= base.BLOCK_BYTES
     # Whatever the block, the corrected samples are the same.
     out = TimeSeries(wide, 256.0).get_data(1000, 2000)
     np.testing.assert_array_equal(out, np.ones((4, 1000), np.float32))

@@ -19,9 +19,13 @@ from ..core.timeseries import TimeSeries
 __all__ = ["RegressionFit", "fit_regression", "ridge_solve", "sample_blocks"]
 
 # Blocks of 1 s spread over at most this many seconds of the recording: enough samples for
-# tens of predictors, a bounded cost on hour-long files.
+# tens of predictors, a bounded cost on hour-long files. At high rates the blocks are
+# shorter and fewer, so that the sample stays within a byte budget: 240 s of a 384-channel
+# 30 kHz probe would be 22 GB of float64.
 _MAX_SECONDS = 240
 _BLOCK_SECONDS = 1.0
+_BLOCK_MAX_SAMPLES = 2048
+_SAMPLE_BYTES = 256 * 2**20
 
 
 class RegressionFit:
@@ -45,18 +49,21 @@ class RegressionFit:
 def sample_blocks(ts: TimeSeries, rows: list[int]) -> tuple[np.ndarray, np.ndarray, list[int]]:
     """``(n_blocks, len(rows), block)`` float64 spread over the file, demeaned per block
     (so slow drifts do not drive the fit), each row's overall mean, and ``rows``: read
-    once, shared by every bad channel of a type."""
-    block = max(8, round(_BLOCK_SECONDS * ts.sampling_rate))
+    once, shared by every bad channel of a type. Blocks are 1 s (at most 2048 samples),
+    up to 240 of them and 256 MB in all, but never fewer than 16 where the file has them."""
+    block = max(8, min(round(_BLOCK_SECONDS * ts.sampling_rate), _BLOCK_MAX_SAMPLES))
     n_blocks = ts.n_samples // block
-    take = min(n_blocks, int(_MAX_SECONDS / _BLOCK_SECONDS))
+    affordable = max(16, _SAMPLE_BYTES // (8 * block * max(1, len(rows))))
+    take = min(n_blocks, int(_MAX_SECONDS / _BLOCK_SECONDS), affordable)
     starts = (np.linspace(0, n_blocks - 1, take).round().astype(int) * block) if take else []
     out = np.empty((len(starts), len(rows), block))
     for i, s in enumerate(starts):
         out[i] = ts.get_data(int(s), int(s) + block, channels=rows)
-    out = np.nan_to_num(out, nan=0.0, posinf=0.0, neginf=0.0)
+    np.nan_to_num(out, copy=False, nan=0.0, posinf=0.0, neginf=0.0)
     means = out.mean(axis=2, keepdims=True)
     overall = means.mean(axis=0)[:, 0] if len(out) else np.zeros(len(rows))
-    return out - means, overall, list(rows)
+    out -= means
+    return out, overall, list(rows)
 
 
 def ridge_solve(x: np.ndarray, y: np.ndarray, ridge: float) -> np.ndarray:

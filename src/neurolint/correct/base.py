@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from ..core.chunks import CHUNK_BYTES, chunk_samples
 from ..core.provenance import CorrectionStep
 from ..core.timeseries import TimeSeries
 
@@ -95,8 +96,9 @@ BLOCK_SECONDS = 30.0  #: shortest default block of a corrected series
 #: A cached block spans at least this many times the steps' margins (one side): with 8, the
 #: margins add at most 25% to the work (at 30 s blocks EEG's 15 s a side doubled it) ...
 MARGIN_SHARE = 8
-#: ... unless that would take more than this many bytes per copy of the block.
-BLOCK_BYTES = 256 * 2**20
+#: No default block takes more than this many bytes per copy (float32, all channels): a
+#: 384-channel 30 kHz probe gets 5.8 s blocks, not 30 s of 1.4 GB.
+BLOCK_BYTES = CHUNK_BYTES
 
 
 @dataclass
@@ -108,9 +110,9 @@ class CorrectedArray(Float32Rows):
     whole-array correction and memory is bounded by the block read. Short reads are served
     from one cached block (all channels), so a writer that streams second by second does
     not pay the margins again for every second. The block is ``block_seconds`` long if
-    given; by default at least :data:`BLOCK_SECONDS`, and :data:`MARGIN_SHARE` times the
-    steps' margins where that takes no more than :data:`BLOCK_BYTES` per copy, so the
-    margins, computed and thrown away with every block, stay a small share of the work.
+    given; by default the longer of :data:`BLOCK_SECONDS` and :data:`MARGIN_SHARE` times the
+    steps' margins, so the margins, computed and thrown away with every block, stay a small
+    share of the work; but never more than :data:`BLOCK_BYTES` per copy.
     """
 
     source: TimeSeries
@@ -157,10 +159,9 @@ class CorrectedArray(Float32Rows):
     def _block_samples(self) -> int:
         if self.block_seconds is not None:
             return round(self.block_seconds * self.source.sampling_rate)
-        margin = self._margin()
-        budget = BLOCK_BYTES // (4 * max(1, self.shape[0]))  # float32 samples per channel
-        floor = round(BLOCK_SECONDS * self.source.sampling_rate)
-        return max(floor, min(MARGIN_SHARE * margin, budget))
+        rate = self.source.sampling_rate
+        wanted = max(BLOCK_SECONDS, MARGIN_SHARE * self._margin() / rate)
+        return chunk_samples(wanted, rate, self.shape[0], max_bytes=BLOCK_BYTES)
 
     def _margin(self) -> int:
         """Samples each side that the active steps need around what they correct."""

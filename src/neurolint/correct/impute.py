@@ -36,6 +36,7 @@ from typing import Any
 
 import numpy as np
 
+from ..core.chunks import chunk_samples
 from ..core.provenance import CorrectionStep, Region
 from ..core.timeseries import TimeSeries
 from ..core.validate import check_option, check_positive
@@ -61,10 +62,12 @@ def find_gaps(
     NaN/inf samples are missing; so are runs of exact zeros at least ``min_zero_run``
     seconds (and 3 samples) long, how many amplifiers write dropped packets. A channel that
     is missing for most of the recording is a bad channel (for channel repair), not a gap.
+    Chunks are ``chunk_duration`` long, or shorter where that would pass
+    :data:`~neurolint.core.chunks.CHUNK_BYTES`.
     """
     sfreq = ts.sampling_rate
     min_zero = max(3, round(min_zero_run * sfreq))
-    core = max(1, round(chunk_duration * sfreq))
+    core = chunk_samples(chunk_duration, sfreq, ts.n_channels)
     open_runs: dict[int, int] = {}
     found: list[tuple[int, int, int]] = []
     for start in range(0, ts.n_samples, core):

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from ..core.chunks import chunk_samples
 from ..core.errors import ParameterError
 from ..core.provenance import CorrectionStep
 from ..core.timeseries import TimeSeries
@@ -26,21 +27,29 @@ __all__ = ["LineNoiseRemover", "detect_line_freq"]
 
 _PEAK_RATIO = 4.0  # mains peak over its neighbourhood: below this there is no hum to remove
 _MIN_SCORE = 0.2  # share of a component's residual power at mains harmonics to count as hum
+_WELCH_BYTES = 64 * 2**20  # per spectrum piece: Welch holds a few float64 copies of it
 
 
 def _spectrum(ts: TimeSeries, seconds: float = 60.0) -> tuple[np.ndarray, np.ndarray] | None:
-    """Welch power ``(freqs, (n_pieces, n_channels, n_freqs))`` of a few spread-out pieces."""
+    """Welch power ``(freqs, (n_pieces, n_channels, n_freqs))`` of a few spread-out pieces.
+
+    Of at most 64 channels, evenly spread (only medians over them are used), and pieces
+    shorter than ``seconds`` where those would pass 64 MB of float64 (a probe at 30 kHz).
+    """
     from scipy.signal import welch
 
     sfreq = ts.sampling_rate
-    n = min(ts.n_samples, round(seconds * sfreq))
+    rows = np.unique(np.linspace(0, ts.n_channels - 1, min(ts.n_channels, 64)).round().astype(int))
+    piece = chunk_samples(seconds, sfreq, len(rows), itemsize=8, max_bytes=_WELCH_BYTES)
+    n = min(ts.n_samples, piece)
     nper = min(n, round(4 * sfreq))
     if nper < round(sfreq):
         return None
     count = min(5, max(1, ts.n_samples // max(n, 1)))
     powers = []
     for s in np.linspace(0, ts.n_samples - n, num=count).astype(int):
-        f, p = welch(np.nan_to_num(ts.get_data(s, s + n)), sfreq, nperseg=nper, axis=-1)
+        x = ts.get_data(s, s + n, channels=rows)
+        f, p = welch(np.nan_to_num(x), sfreq, nperseg=nper, axis=-1)
         powers.append(p)
     return f, np.stack(powers)
 
@@ -188,7 +197,8 @@ class LineNoiseRemover(Step):
         n_ch = ts.n_channels
         c0 = np.zeros((n_ch, n_ch))
         c1 = np.zeros((n_ch, n_ch))
-        core = max(1, round(self.chunk_duration * sfreq))
+        # float64 and three copies of it (rest, line) besides the margins.
+        core = chunk_samples(self.chunk_duration, sfreq, n_ch, itemsize=8)
         for start in range(0, ts.n_samples, core):
             stop = min(ts.n_samples, start + core)
             lo, hi = max(0, start - self.margin_), min(ts.n_samples, stop + self.margin_)

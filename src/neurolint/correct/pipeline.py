@@ -122,9 +122,10 @@ def fix(
     tally = EnergyTally([s.name for s in fitted if s.active], data.n_channels)
     current = corrected_series(data, fitted, tally)
     if account_now:
-        from ..core.chunks import iter_chunks
+        from ..core.chunks import chunk_samples, iter_chunks
 
-        for _ in iter_chunks(current, chunk_duration=chunk_duration, progress_bar=progress_bar):
+        size = chunk_samples(chunk_duration, data.sampling_rate, data.n_channels)
+        for _ in iter_chunks(current, chunk_size=size, progress_bar=progress_bar):
             pass
         account(log, current)
     return current, log
