@@ -129,7 +129,7 @@ def test_the_regression_sample_of_a_wide_fast_probe_stays_within_its_budget(monk
     assert _regression.sample_blocks(eeg, list(range(8)))[0].shape == (240, 8, 256)  # as before
     monkeypatch.setattr(_regression, "_SAMPLE_BYTES", 2**20)
     ts = TimeSeries(np.ones((64, 30_000 * 20), np.float32), 30_000.0)
-    blocks, means, rows = _regression.sample_blocks(ts, list(range(64)))
+    blocks, means, _ = _regression.sample_blocks(ts, list(range(64)))
     # 1 s blocks would be 15 MB each: blocks are 2048 samples, and only as many as fit
     # (but at least 16, so the fit still has held-out blocks to judge by).
     assert blocks.shape == (16, 64, 2048)
