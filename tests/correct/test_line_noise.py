@@ -109,3 +109,51 @@ def test_hum_found_by_the_assessment_sets_the_frequency():
     assert step.line_freq_ == 60.0
     # Nothing carries hum here, so ZapLine still removes nothing.
     assert step.skipped_ == "no spatial component carries mains power"
+
+
+@pytest.mark.parametrize("period", [5.12, 5.0, 4.3, 600.0])
+def test_boxcar_from_running_sums_is_the_convolution(period, rng):
+    from scipy.ndimage import convolve1d
+
+    from neurolint.correct.line_noise import _boxcar
+
+    x = rng.standard_normal((3, 3000)) + 100.0  # an offset, as raw ephys has
+    whole = int(np.floor(period))
+    taps = np.ones(whole + (period > whole))
+    taps[whole:] = period - whole
+    expected = convolve1d(x, taps / period, axis=-1, mode="nearest")
+    np.testing.assert_allclose(_boxcar(x, period), expected, rtol=0, atol=1e-10)
+
+
+@pytest.mark.parametrize("sfreq", [256.0, 1000.0])
+def test_mains_band_in_one_fft_is_the_filtfilt_band_passes_away_from_the_ends(sfreq, rng):
+    from scipy.signal import butter, sosfiltfilt
+
+    from neurolint.correct.line_noise import _harmonic_band
+
+    t = np.arange(round(12 * sfreq)) / sfreq
+    x = rng.standard_normal((4, len(t))) + 3 * np.sin(2 * np.pi * 50 * t)
+    expected = sum(
+        sosfiltfilt(butter(2, [h - 1, h + 1], "bandpass", fs=sfreq, output="sos"), x)
+        for h in np.arange(50.0, 0.5 * sfreq - 1.0, 50.0)
+    )
+    edge = round(2 * sfreq)  # the fit's margin: what it keeps lies inside
+    got = _harmonic_band(x, sfreq, 50.0)
+    np.testing.assert_allclose(got[:, edge:-edge], expected[:, edge:-edge], atol=1e-3)
+
+
+def test_a_wide_fast_probe_is_fitted_on_a_budget_and_applied_with_a_short_margin(monkeypatch, rng):
+    from neurolint.correct import line_noise
+
+    sfreq, n_ch = 5000.0, 48
+    t = np.arange(round(20 * sfreq)) / sfreq
+    hum = np.outer(rng.standard_normal(n_ch), np.sin(2 * np.pi * 50 * t))
+    x = (rng.standard_normal((n_ch, len(t))) + 5 * hum).astype(np.float32)
+    ts = TimeSeries(x, sfreq)
+    monkeypatch.setattr(line_noise, "_FIT_WORK", n_ch * n_ch * sfreq * 6)  # about 6 s
+    step = LineNoiseRemover(line_freq=50.0, chunk_duration=2.0).fit(ts)
+    assert step.method_ == "zapline" and step.n_remove_ >= 1
+    assert 4.0 <= step.fit_seconds_ <= 6.0 and step.log().parameters["fit_seconds"] > 0
+    assert step.margin_ == 101  # one mains period and a sample, not 2 s
+    out = corrected_series(ts, [step]).get_data()
+    assert np.abs(out - x + 5 * hum).std() < 0.2 * np.abs(5 * hum).std()

@@ -49,7 +49,8 @@ __all__ = [
 
 #: Bytes one copy of a chunk (all channels) may take where a step reads a stretch given in
 #: seconds: 30 s of 64-channel 256 Hz EEG is 2 MB, of a 384-channel 30 kHz probe 1.4 GB.
-CHUNK_BYTES = 256 * 2**20
+#: Steps hold several (float64) copies of what they read, so the budget is modest.
+CHUNK_BYTES = 64 * 2**20
 
 
 def chunk_samples(

@@ -97,7 +97,7 @@ BLOCK_SECONDS = 30.0  #: shortest default block of a corrected series
 #: margins add at most 25% to the work (at 30 s blocks EEG's 15 s a side doubled it) ...
 MARGIN_SHARE = 8
 #: No default block takes more than this many bytes per copy (float32, all channels): a
-#: 384-channel 30 kHz probe gets 5.8 s blocks, not 30 s of 1.4 GB.
+#: 384-channel 30 kHz probe gets 1.5 s blocks, not 30 s of 1.4 GB.
 BLOCK_BYTES = CHUNK_BYTES
 
 

@@ -102,14 +102,12 @@ def _eog_by_name(raw: Any) -> dict[str, str]:
 
 def write_fif(ts: TimeSeries, path: Path, *, overwrite: bool = False, **_: Any) -> None:
     """Write a FIF file (types, units, positions and bad channels kept)."""
-    from ..core.chunks import CHUNK_BYTES, chunk_samples
+    from ..core.chunks import chunk_samples
     from ..integrations.mne import streamed_raw
 
     raw = streamed_raw(ts)  # saved buffer by buffer: memory bounded by the series' blocks
-    # MNE's 10 s buffers, shorter where they would pass 64 MB of float64 (wide probes).
-    buffer = chunk_samples(
-        10.0, ts.sampling_rate, ts.n_channels, itemsize=8, max_bytes=CHUNK_BYTES // 4
-    )
+    # MNE's 10 s buffers, shorter where they would pass the budget as float64 (wide probes).
+    buffer = chunk_samples(10.0, ts.sampling_rate, ts.n_channels, itemsize=8)
     with atomic_path(path, overwrite) as tmp, warnings.catch_warnings():
         # The temporary name does not follow MNE's "_raw.fif" naming convention.
         warnings.filterwarnings("ignore", message=".*does not conform to MNE naming.*")
