@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..core.arrays import zero_nonfinite
 from ..core.timeseries import TimeSeries
 
 __all__ = ["RegressionFit", "fit_regression", "ridge_solve", "sample_blocks"]
@@ -59,7 +60,7 @@ def sample_blocks(ts: TimeSeries, rows: list[int]) -> tuple[np.ndarray, np.ndarr
     out = np.empty((len(starts), len(rows), block))
     for i, s in enumerate(starts):
         out[i] = ts.get_data(int(s), int(s) + block, channels=rows)
-    np.nan_to_num(out, copy=False, nan=0.0, posinf=0.0, neginf=0.0)
+    zero_nonfinite(out)
     means = out.mean(axis=2, keepdims=True)
     overall = means.mean(axis=0)[:, 0] if len(out) else np.zeros(len(rows))
     out -= means

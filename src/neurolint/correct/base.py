@@ -53,10 +53,15 @@ class EnergyTally:
         self.complete_at: int | None = None
 
     def add(self, name: str, before: np.ndarray, after: np.ndarray) -> None:
-        a, b = before.astype(np.float64), after.astype(np.float64)
-        ok = np.isfinite(a) & np.isfinite(b)
-        self.removed[name] += np.where(ok, (a - b) ** 2, 0.0).sum(axis=1)
-        self.total[name] += np.where(ok, a * a, 0.0).sum(axis=1)
+        """Count samples finite both before and after (a gap a step fills is not energy)."""
+        a = before.astype(np.float64)
+        d = a - after  # finite exactly where both are
+        ok = np.isfinite(d)
+        if not ok.all():
+            a[~ok] = 0.0
+            d[~ok] = 0.0
+        self.removed[name] += np.einsum("ij,ij->i", d, d)
+        self.total[name] += np.einsum("ij,ij->i", a, a)
 
     def fractions(self, ch_names: list[str]) -> dict[str, dict[str, float]]:
         """Removed over given energy, capped at 1 (rebuilding a flat channel "removes" more
