@@ -12,8 +12,10 @@ def test_quick_run_times_fix_at_two_lengths_and_the_remover():
     assert all(r.metrics["x_realtime"] > 0 for r in fixes)
     assert "artifacts" in fixes[0].metrics["steps"]
     cli = [r for r in result.rows if "CLI, fresh process" in r.method]
-    assert len(cli) == 4  # FIF and EDF out, at each length
-    assert {r.metrics["size"].split(", ")[-1] for r in cli} == {"FIF out", "EDF out"}
+    assert len(cli) == 6  # EEG to FIF and EDF at each length; a probe at two lengths
+    assert {r.metrics["size"].split(", ")[-1] for r in cli} == {"FIF out", "EDF out", "RAW out"}
+    probe = [r for r in cli if "RAW in" in r.metrics["size"]]
+    assert len(probe) == 2 and all(r.metrics["x_realtime"] > 0 for r in probe)
     assert all(r.metrics["rss_peak_mb"] > 0 for r in cli)  # the command ran and was sampled
     remover = next(r for r in result.rows if r.method.startswith("eeg-remover"))
     assert remover.metrics["windows_per_s"] > 0

@@ -6,7 +6,8 @@ artifact kind (seed 0), each assessed first by ``check()`` (not timed here; see
 a binary file in a temporary folder, which is when the lazy corrections are computed and the
 log's energy figures counted (as ``neurolint fix`` does). The same recordings, written as
 FIF, also go through ``neurolint fix IN.fif -o OUT`` (FIF and EDF) in a fresh process, whose peak
-resident memory is the figure by length a user meets. The remover's rate is measured alone
+resident memory is the figure by length a user meets; so do 1 and 2 minutes of a 384-channel
+30 kHz probe (int16 binary in and out). The remover's rate is measured alone
 on 2 s single-channel epochs in batches.
 """
 
@@ -37,20 +38,46 @@ def _fix_and_write(ts, qc) -> dict:
     return {s.name: (s.skipped or len(s.regions)) for s in log.steps}
 
 
-def _cli_row(src: Path, seconds: float, out: Path, debug: bool):
-    """``neurolint fix IN.fif -o OUT`` in a fresh process: check, fix, output written."""
+def _cli_row(src: Path, seconds: float, out: Path, debug: bool, size: str | None = None):
+    """``neurolint fix IN -o OUT`` in a fresh process: check, fix, output written."""
     exe = shutil.which("neurolint")
     cmd = [exe] if exe else [sys.executable, "-m", "neurolint"]
-    fmt = "FIF" if out.name.endswith(".fif") else out.suffix[1:].upper()
-    return run_method(
-        f"neurolint fix IN.fif -o OUT.{fmt.lower()} (CLI, fresh process), {seconds / 60:g} min",
+
+    def fmt(p: Path) -> str:
+        return "FIF" if p.name.endswith(".fif") else p.suffix[1:].upper()
+
+    length = f"{seconds / 60:g} min" if seconds >= 60 else f"{seconds:g} s"
+    row = run_method(
+        f"neurolint fix IN.{fmt(src).lower()} -o OUT.{fmt(out).lower()} (CLI, fresh process), "
+        + length,
         lambda: peak_rss_of_command([*cmd, "fix", str(src), "-o", str(out), "--no-progress"]),
         lambda res: {
-            "size": f"64 ch, 256 Hz, {seconds:g} s, FIF in, {fmt} out",
+            "size": f"{size or '64 ch, 256 Hz'}, {seconds:g} s, {fmt(src)} in, {fmt(out)} out",
             "rss_peak_mb": round(res["peak_mb"], 1),
         },
         debug=debug,
     )
+    if row.error is None and size is not None:
+        row.metrics["x_realtime"] = seconds / row.wall_s
+    return row
+
+
+def _probe_rows(quick: bool, seed: int, debug: bool) -> list:
+    """``neurolint fix`` of a probe recording (int16 binary, read lazily) at two lengths."""
+    from .check_speed import _tiled, _write_tile
+
+    n_channels, tile_s = (32, 2.0) if quick else (384, 30.0)
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="neurolint-bench-") as tmp:
+        tile = _write_tile(Path(tmp), tile_s, n_channels, seed)
+        for seconds in (4.0, 8.0) if quick else (60.0, 120.0):
+            src = _tiled(tile, seconds, tile_s)
+            size = f"{n_channels} ch, 30 kHz"
+            out = Path(tmp) / f"out_{seconds:g}s.raw"
+            rows.append(_cli_row(src, seconds, out, debug, size))
+            src.unlink()
+            out.unlink(missing_ok=True)  # the folder goes at the end; the disk before
+    return rows
 
 
 def run(quick: bool = False, seed: int = 0, *, debug: bool = False) -> BenchResult:
@@ -88,6 +115,7 @@ def run(quick: bool = False, seed: int = 0, *, debug: bool = False) -> BenchResu
                 cli_rows.append(_cli_row(src, seconds, Path(tmp) / name, debug))
         del ts, qc
     result.rows += cli_rows
+    result.rows += _probe_rows(quick, seed, debug)
     n = 2000 if quick else 20000
     epochs = np.random.default_rng(seed).standard_normal((n, 512)).astype(np.float32)
     denoise_epochs(epochs[:256])
@@ -103,7 +131,10 @@ def run(quick: bool = False, seed: int = 0, *, debug: bool = False) -> BenchResu
     result.notes.append(
         "The CLI rows run 'neurolint fix IN.fif -o OUT' (check, then every step, then the "
         "FIF or EDF and its log written) in a fresh process; rss_peak_mb is that process's largest "
-        "resident set (sampled every 10 ms), wall includes starting Python and the check."
+        "resident set (sampled every 10 ms), wall includes starting Python and the check. The "
+        "probe rows do the same on a Neuropixels-like int16 binary (a simulated 30 s block "
+        "with every artifact kind, repeated), written as binary; their x_realtime includes "
+        "the check and starting Python."
     )
     result.notes.append(
         "Goals (issue 5): full fix of one hour of 64-channel 256 Hz EEG in under 60 s; the "
