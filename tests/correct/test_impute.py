@@ -127,3 +127,17 @@ def test_ar_fill_from_short_real_context_does_not_grow(shared_data):
     # An unstable filter comes back with every pole inside the unit circle.
     poles = np.roots(np.concatenate(([1.0], -_stabilised(np.array([2.1, -1.0])))))
     assert np.abs(poles).max() < 1.0
+
+
+def test_a_probe_gap_is_filled_from_its_most_correlated_peers_only(rng):
+    from neurolint.correct.impute import _fill_spatial
+
+    x = rng.standard_normal((200, 4000))
+    x[0] = 0.6 * x[7] - 0.4 * x[150] + 0.05 * rng.standard_normal(4000)
+    truth = x[0, 1000:1100].copy()
+    x[0, 1000:1100] = np.nan
+    fill = _fill_spatial(x, 0, 1000, 1100, max_peers=8)
+    assert np.sqrt(np.mean((fill - truth) ** 2) / np.mean(truth**2)) < 0.15
+    # Left to all 199 peers the fit is as good here; the cap is for speed on probes.
+    every = _fill_spatial(x, 0, 1000, 1100, max_peers=500)
+    assert np.sqrt(np.mean((every - truth) ** 2) / np.mean(truth**2)) < 0.15

@@ -160,23 +160,43 @@ def _fill_ar(before: np.ndarray, after: np.ndarray, n: int, order: int) -> np.nd
 
 
 def _fill_spatial(
-    window: np.ndarray, ch: int, a: int, z: int, min_channels: int = 3, ridge: float = 1e-2
+    window: np.ndarray,
+    ch: int,
+    a: int,
+    z: int,
+    min_channels: int = 3,
+    ridge: float = 1e-2,
+    max_peers: int = 64,
 ) -> np.ndarray | None:
     """Predict ``window[ch, a:z]`` from the channels recorded throughout ``window``.
 
     Ridge regression (penalty ``ridge`` x mean eigenvalue) fitted on the samples of
     ``window`` where ``ch`` is finite; ``None`` when fewer than ``min_channels`` channels are
-    complete over the window.
+    complete over the window. Of more than ``max_peers`` such channels (a probe), the
+    ``max_peers`` most correlated with ``ch`` there: all 383 of a Neuropixels probe made
+    every gap a 383-column regression over 60,000 samples.
     """
     finite = np.isfinite(window)
     # Flat channels (dead, or zero-filled) carry nothing to predict from.
-    others = [
-        c for c in range(window.shape[0]) if c != ch and finite[c].all() and np.ptp(window[c]) > 0
-    ]
+    complete = finite.all(axis=1)
+    complete[ch] = False
+    with np.errstate(invalid="ignore"):
+        varies = window.max(axis=1) > window.min(axis=1)
+    others = np.flatnonzero(complete & varies)
     known = finite[ch].copy()
     known[a:z] = False
     if len(others) < min_channels or known.sum() < 4 * len(others):
         return None
+    if len(others) > max_peers:
+        # Correlations from up to 4096 of the known samples are enough to rank peers.
+        idx = np.flatnonzero(known)
+        idx = idx[:: max(1, len(idx) // 4096)]
+        sub = window[np.ix_(others, idx)].astype(np.float64)
+        sub -= sub.mean(axis=1, keepdims=True)
+        own = window[ch, idx].astype(np.float64)
+        own -= own.mean()
+        r = np.abs(sub @ own) / (np.sqrt(np.einsum("ij,ij->i", sub, sub)) + 1e-30)
+        others = np.sort(others[np.argsort(r)[::-1][:max_peers]])
     x = window[others].T.astype(np.float64)
     y = window[ch].astype(np.float64)
     mx, my = x[known].mean(axis=0), y[known].mean()
