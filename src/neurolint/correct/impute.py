@@ -159,6 +159,9 @@ def _fill_ar(before: np.ndarray, after: np.ndarray, n: int, order: int) -> np.nd
     return (1 - w) * fwd + w * bwd
 
 
+_MAX_FIT_SAMPLES = 8192
+
+
 def _fill_spatial(
     window: np.ndarray,
     ch: int,
@@ -197,17 +200,21 @@ def _fill_spatial(
         own -= own.mean()
         r = np.abs(sub @ own) / (np.sqrt(np.einsum("ij,ij->i", sub, sub)) + 1e-30)
         others = np.sort(others[np.argsort(r)[::-1][:max_peers]])
-    x = window[others].T.astype(np.float64)
-    y = window[ch].astype(np.float64)
-    mx, my = x[known].mean(axis=0), y[known].mean()
-    xc = x[known] - mx
+    # Fitted on at most 8192 of the known samples, evenly spread (a 30 kHz probe's window
+    # has 60,000; a few thousand settle 64 weights).
+    fit_at = np.flatnonzero(known)
+    fit_at = fit_at[:: max(1, -(-len(fit_at) // _MAX_FIT_SAMPLES))]
+    x = window[np.ix_(others, fit_at)].T.astype(np.float64)
+    y = window[ch, fit_at].astype(np.float64)
+    mx, my = x.mean(axis=0), y.mean()
+    x -= mx
     try:
-        w = ridge_solve(xc, y[known] - my, ridge)
+        w = ridge_solve(x, y - my, ridge)
     except np.linalg.LinAlgError:
         return None  # the temporal fill takes over
     if not np.isfinite(w).all():
         return None
-    return (x[a:z] - mx) @ w + my
+    return (window[others, a:z].T.astype(np.float64) - mx) @ w + my
 
 
 def _fill_linear(before: np.ndarray, after: np.ndarray, n: int) -> np.ndarray:
