@@ -16,6 +16,7 @@ def test_quick_run_times_fix_at_two_lengths_and_the_remover():
     assert {r.metrics["size"].split(", ")[-1] for r in cli} == {"FIF out", "EDF out", "RAW out"}
     probe = [r for r in cli if "RAW in" in r.metrics["size"]]
     assert len(probe) == 2 and all(r.metrics["x_realtime"] > 0 for r in probe)
+    assert all("'gaps': 'no gaps'" not in r.metrics["steps"] for r in probe)  # packets dropped
     assert all(r.metrics["rss_peak_mb"] > 0 for r in cli)  # the command ran and was sampled
     remover = next(r for r in result.rows if r.method.startswith("eeg-remover"))
     assert remover.metrics["windows_per_s"] > 0

@@ -13,6 +13,7 @@ on 2 s single-channel epochs in batches.
 
 from __future__ import annotations
 
+import json
 import shutil
 import sys
 import tempfile
@@ -62,19 +63,44 @@ def _cli_row(src: Path, seconds: float, out: Path, debug: bool, size: str | None
     return row
 
 
+def _probe_tile(folder: Path, tile_s: float, n_channels: int, seed: int) -> Path:
+    """One simulated probe block with every artifact kind and dropped packets (runs of
+    exact zeros on a few adjacent channels, 10-100 ms: six per 30 s), as int16 binary."""
+    from ...core.timeseries import TimeSeries
+    from ...io import write
+    from ...simulate import simulate_ephys
+
+    probe = "neuropixels" if n_channels == 384 else "linear32"
+    ts = simulate_ephys(probe, tile_s, artifacts="all", seed=seed).data
+    x = ts.get_data()
+    rng = np.random.default_rng(seed)
+    sfreq = ts.sampling_rate
+    for _ in range(max(1, round(6 * tile_s / 30))):
+        c = int(rng.integers(0, n_channels - 8))
+        a = int(rng.integers(x.shape[1] // 10, x.shape[1] * 8 // 10))
+        x[c : c + int(rng.integers(1, 9)), a : a + int(rng.integers(10, 101) * sfreq / 1000)] = 0
+    dropped = TimeSeries(x, sfreq, ts.channels, meta=dict(ts.meta or {}))
+    return write(dropped, folder / "tile.raw", dtype="int16")
+
+
 def _probe_rows(quick: bool, seed: int, debug: bool) -> list:
     """``neurolint fix`` of a probe recording (int16 binary, read lazily) at two lengths."""
-    from .check_speed import _tiled, _write_tile
+    from .check_speed import _tiled
 
     n_channels, tile_s = (32, 2.0) if quick else (384, 30.0)
     rows = []
     with tempfile.TemporaryDirectory(prefix="neurolint-bench-") as tmp:
-        tile = _write_tile(Path(tmp), tile_s, n_channels, seed)
+        tile = _probe_tile(Path(tmp), tile_s, n_channels, seed)
         for seconds in (4.0, 8.0) if quick else (60.0, 120.0):
             src = _tiled(tile, seconds, tile_s)
             size = f"{n_channels} ch, 30 kHz"
             out = Path(tmp) / f"out_{seconds:g}s.raw"
             rows.append(_cli_row(src, seconds, out, debug, size))
+            if rows[-1].error is None:
+                log = json.loads(out.with_name(out.stem + "_correction.json").read_text())
+                rows[-1].metrics["steps"] = str(
+                    {st["name"]: st.get("skipped") or len(st["regions"]) for st in log["steps"]}
+                )
             src.unlink()
             out.unlink(missing_ok=True)  # the folder goes at the end; the disk before
     return rows
@@ -133,8 +159,8 @@ def run(quick: bool = False, seed: int = 0, *, debug: bool = False) -> BenchResu
         "FIF or EDF and its log written) in a fresh process; rss_peak_mb is that process's largest "
         "resident set (sampled every 10 ms), wall includes starting Python and the check. The "
         "probe rows do the same on a Neuropixels-like int16 binary (a simulated 30 s block "
-        "with every artifact kind, repeated), written as binary; their x_realtime includes "
-        "the check and starting Python."
+        "with every artifact kind and six dropped packets, repeated), written as binary; "
+        "their x_realtime includes the check and starting Python."
     )
     result.notes.append(
         "Goals (issue 5): full fix of one hour of 64-channel 256 Hz EEG in under 60 s; the "
