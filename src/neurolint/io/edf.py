@@ -50,11 +50,12 @@ def write_edf(ts: TimeSeries, path: Path, *, overwrite: bool = False, **_: Any) 
     with atomic_path(path, overwrite) as tmp:
         # Plain file I/O, not a memmap: mapped pages would count in the process's RSS.
         spool_path = tmp.with_name(tmp.name + ".spool")
+        n_total = _padded_length(raw)
         try:
             with open(spool_path, "w+b") as spool:
                 scaler, dims = _scaling(raw)
-                lo, hi = _spool(raw, scaler, spool, _padded_length(raw), path.name)
-                edf = _header_object(raw, lo, hi, dims, bdf, _padded_length(raw), path.name)
+                lo, hi = _spool(raw, scaler, spool, n_total, path.name)
+                edf = _header_object(raw, lo, hi, dims, bdf, n_total, path.name)
                 spool.seek(0)
                 _write_records(tmp, edf, spool, len(raw.ch_names), bdf)
         finally:
