@@ -141,6 +141,23 @@ class _Shift:
         return block + 1.0
 
 
+def test_an_integer_recording_keeps_its_integers_where_nothing_changed(tmp_path):
+    ts, _ = simulate_eeg(8, 20, 256.0, artifacts=[], seed=3)
+    ints = np.rint(ts.get_data() / 1e-7).astype(np.int16)  # 0.1 µV steps
+    ints[2, 1000:1040] = 0  # a dropped packet: a run of exact zeros
+    src = nl.write(TimeSeries(ints, 256.0, ts.channels, gain=1e-7), tmp_path / "in.raw")
+    data = nl.read(src)
+    out, log = fix(data, steps="gaps")
+    assert log.steps[0].regions  # the run was filled
+    back = nl.write(out, tmp_path / "out.raw")
+    side = json.loads(back.with_suffix(".json").read_text())
+    assert side["dtype"] == "<i2" and side["gain"] == pytest.approx([1e-7] * 8)
+    written = np.fromfile(back, np.int16).reshape(-1, 8).T
+    changed = written != ints
+    assert changed[2, 1000:1040].any() and not changed[:, :990].any()
+    assert not changed[:, 1050:].any()
+
+
 def test_corrected_blocks_outgrow_their_margins_within_a_memory_budget():
     from neurolint.correct import base
 
@@ -159,3 +176,35 @@ def test_corrected_blocks_outgrow_their_margins_within_a_memory_budget():
     # Whatever the block, the corrected samples are the same.
     out = TimeSeries(wide, 256.0).get_data(1000, 2000)
     np.testing.assert_array_equal(out, np.ones((4, 1000), np.float32))
+
+
+class _Smooth(_Shift):
+    """A moving mean over ``2 margin + 1`` samples (edges: the mean of what there is), that
+    records the width of every block it is given."""
+
+    def __init__(self, margin: int) -> None:
+        super().__init__(margin)
+        self.widths: list[int] = []
+
+    def apply(self, block, start):
+        from scipy.ndimage import uniform_filter1d
+
+        self.widths.append(block.shape[1])
+        return uniform_filter1d(block, 2 * self.margin_ + 1, axis=1, mode="nearest")
+
+
+def test_each_step_processes_its_own_margins_only():
+    from neurolint.correct import base
+
+    rng = np.random.default_rng(0)
+    src = TimeSeries(rng.standard_normal((3, 5000)).astype(np.float32), 100.0)
+    wide, narrow = _Smooth(400), _Smooth(5)
+    whole = base.CorrectedArray(src, [wide, narrow], block_seconds=50.0)[:, 0:5000]
+    wide.widths.clear()
+    narrow.widths.clear()
+    blocks = base.CorrectedArray(src, [wide, narrow], block_seconds=5.0)
+    parts = np.concatenate([blocks[:, a : a + 500] for a in range(0, 5000, 500)], axis=1)
+    # The first step's 400-sample margins are its own context: the next step gets the
+    # 500-sample block and its own 5 a side, not 810 more.
+    assert max(wide.widths) == 500 + 2 * 405 and max(narrow.widths) == 500 + 2 * 5
+    np.testing.assert_allclose(parts, whole, atol=1e-6)

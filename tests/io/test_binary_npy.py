@@ -54,6 +54,47 @@ def test_integer_binary_keeps_values_through_a_gain(tmp_path, small_ts):
     assert np.all(err <= np.abs(small_ts.get_data()).max(axis=1) / 30000)
 
 
+def test_integer_series_is_written_back_as_the_same_integers(tmp_path, rng):
+    data = rng.integers(-3000, 3000, size=(1500, 4)).astype(np.int16)
+    path = _write_raw(
+        tmp_path,
+        data,
+        sample_rate=1000.0,
+        shape=[-1, 4],
+        dtype="int16",
+        gain=0.195,
+        gain_offset=[0.0, 1.5, -2.0, 0.0],
+    )
+    ts = nl.read(path)
+    storage = ts.integer_storage
+    assert storage.dtype == np.int16 and storage.gain.tolist() == [0.195] * 4
+    assert ts.pick([2, 0]).integer_storage.offset.tolist() == [-2.0, 0.0]
+    # A float copy of the values remembers where they came from only when told.
+    out = nl.write(TimeSeries(ts.get_data(), 1000.0, integer_storage=storage), tmp_path / "o.raw")
+    side = json.loads(out.with_suffix(".json").read_text())
+    assert side["dtype"] == "<i2" and side["gain"] == [0.195] * 4
+    assert side["gain_offset"] == [0.0, 1.5, -2.0, 0.0]
+    np.testing.assert_array_equal(np.fromfile(out, np.int16).reshape(-1, 4), data)
+    plain = nl.write(TimeSeries(ts.get_data(), 1000.0), tmp_path / "p.raw")
+    assert json.loads(plain.with_suffix(".json").read_text())["dtype"] == "<f4"
+
+
+def test_integer_storage_that_no_longer_fits_gets_a_new_gain(tmp_path, rng):
+    data = rng.integers(-3000, 3000, size=(1500, 2)).astype(np.int16)
+    path = _write_raw(tmp_path, data, sample_rate=1000.0, shape=[-1, 2], dtype="int16")
+    ts = nl.read(path)
+    x = ts.get_data()
+    x[1, 700] = 1e6  # beyond int16 at gain 1
+    out = nl.write(TimeSeries(x, 1000.0, integer_storage=ts.integer_storage), tmp_path / "o.raw")
+    side = json.loads(out.with_suffix(".json").read_text())
+    # Only the channel that left the range is rescaled; the other keeps its integers.
+    assert side["gain"] == [1.0, pytest.approx(1e6 / 32767)] and "gain_offset" not in side
+    written = np.fromfile(out, np.int16).reshape(-1, 2)
+    np.testing.assert_array_equal(written[:, 0], data[:, 0])
+    back = nl.read(out).get_data()
+    assert np.abs(back[1] - x[1]).max() <= side["gain"][1] / 2 + 1e-3
+
+
 def test_size_not_a_multiple_of_the_frame_is_refused(tmp_path):
     path = _write_raw(
         tmp_path, np.zeros(1001, np.int16), sample_rate=1000, shape=[-1, 4], dtype="int16"

@@ -16,7 +16,14 @@ import numpy as np
 
 from .errors import CorruptFileError, InputNotFoundError, ShapeError
 
-__all__ = ["BinaryFileArray", "LazyArray", "as_backing_array", "split_row_key", "zero_nonfinite"]
+__all__ = [
+    "BinaryFileArray",
+    "LazyArray",
+    "as_backing_array",
+    "column_tiles",
+    "split_row_key",
+    "zero_nonfinite",
+]
 
 
 class LazyArray:
@@ -139,6 +146,16 @@ def zero_nonfinite(x: np.ndarray) -> np.ndarray:
     if bad.any():
         x[bad] = 0.0
     return x
+
+
+def column_tiles(block: np.ndarray, values: int = 1 << 20) -> list[slice]:
+    """Column slices of the 2-D ``block`` holding about ``values`` values each.
+
+    For float64 work on wide blocks, a tile at a time: whole-block temporaries of a probe
+    are hundreds of MB of fresh pages each, slower to map than to compute.
+    """
+    step = max(1, values // max(1, block.shape[0]))
+    return [slice(c, c + step) for c in range(0, block.shape[1], step)]
 
 
 def split_row_key(key: Any, n_rows: int, owner: str) -> tuple[int, int, Any]:

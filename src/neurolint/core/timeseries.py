@@ -6,7 +6,7 @@ import os
 from collections import Counter
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -16,7 +16,7 @@ from .errors import EmptyRecordingError, ShapeError
 from .series import BaseSeries
 from .validate import check_option
 
-__all__ = ["MODALITY_BY_TYPE", "TimeSeries"]
+__all__ = ["MODALITY_BY_TYPE", "IntegerStorage", "TimeSeries"]
 
 #: Modality reported for a recording whose channels are mostly of a given type.
 MODALITY_BY_TYPE = {
@@ -27,6 +27,23 @@ MODALITY_BY_TYPE = {
     "ephys": "ephys",
     "lfp": "lfp",
 }
+
+
+class IntegerStorage(NamedTuple):
+    """How values were stored as integers: physical = stored * ``gain`` + ``offset``."""
+
+    dtype: Any
+    gain: Any = None
+    offset: Any = None
+
+    def per_channel(self, n: int) -> IntegerStorage:
+        """Float64 arrays of ``n`` values (gain 1 and offset 0 where ``None``)."""
+
+        def full(value: Any, default: float) -> np.ndarray:
+            value = default if value is None else value
+            return np.broadcast_to(np.asarray(value, dtype=np.float64), (n,)).copy()
+
+        return IntegerStorage(np.dtype(self.dtype), full(self.gain, 1.0), full(self.offset, 0.0))
 
 
 class TimeSeries(BaseSeries):
@@ -50,6 +67,11 @@ class TimeSeries(BaseSeries):
         (interleaved binary, NWB, SpikeInterface). default: ``"channels_first"``.
     gain, offset : array-like of shape (n_channels,) | float | None
         Physical value = stored value * gain + offset, per channel. default: ``None``.
+    integer_storage : IntegerStorage | None
+        The integer type, gain and offset these values were stored with, when they come from
+        an integer store through a transform (:func:`neurolint.fix` passes its input's).
+        Integer writers reuse them, so unchanged samples are written back as the same
+        integers. default: ``None`` (``data``'s own when it holds integers, else none).
     modality : str | None
         ``"eeg"``, ``"ephys"``... default: ``None`` (inferred from channel types).
     source : str | None
@@ -67,6 +89,7 @@ class TimeSeries(BaseSeries):
         layout: str = "channels_first",
         gain: Any = None,
         offset: Any = None,
+        integer_storage: IntegerStorage | None = None,
         modality: str | None = None,
         source: str | None = None,
         meta: dict | None = None,
@@ -97,6 +120,9 @@ class TimeSeries(BaseSeries):
         self._ch_idx = np.arange(n_ch)
         self._gain = _per_channel(gain, n_ch, "gain")
         self._offset = _per_channel(offset, n_ch, "offset")
+        if integer_storage is None and np.dtype(data.dtype).kind in "iu":
+            integer_storage = IntegerStorage(data.dtype, gain, offset)
+        self._int_storage = None if integer_storage is None else integer_storage.per_channel(n_ch)
         self._modality = modality
 
     # -- metadata ----------------------------------------------------------------------------
@@ -131,6 +157,15 @@ class TimeSeries(BaseSeries):
     def shape(self) -> tuple[int, int]:
         """``(n_channels, n_samples)``."""
         return (self.n_channels, self.n_samples)
+
+    @property
+    def integer_storage(self) -> IntegerStorage | None:
+        """The integer type, gain and offset the values were stored with, per channel of
+        this view, or ``None`` (see the constructor)."""
+        st = self._int_storage
+        if st is None:
+            return None
+        return IntegerStorage(st.dtype, st.gain[self._ch_idx], st.offset[self._ch_idx])
 
     @property
     def modality(self) -> str:

@@ -3,7 +3,10 @@
 A step follows the scikit-learn contract: ``__init__`` stores parameters, ``fit(ts, qc)``
 learns what it needs from the (already partly corrected) recording and returns ``self``,
 ``apply(block, start)`` returns a corrected copy of a block that starts at sample ``start``
-and carries ``margin_`` samples of context on each side, and ``log()`` says what it did.
+and carries ``margin_`` samples of context on each side (or the block itself where it changes
+nothing there; a step never writes into the block it is given), and ``log()`` says what it
+did. Only the block less ``margin_`` on each side (less where the block meets the
+recording's ends) is read afterwards.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from ..core.arrays import column_tiles
 from ..core.chunks import CHUNK_BYTES, chunk_samples
 from ..core.provenance import CorrectionStep
 from ..core.timeseries import TimeSeries
@@ -52,16 +56,21 @@ class EnergyTally:
         self.until = 0
         self.complete_at: int | None = None
 
-    def add(self, name: str, before: np.ndarray, after: np.ndarray) -> None:
-        """Count samples finite both before and after (a gap a step fills is not energy)."""
-        a = before.astype(np.float64)
-        d = a - after  # finite exactly where both are
-        ok = np.isfinite(d)
-        if not ok.all():
-            a[~ok] = 0.0
-            d[~ok] = 0.0
-        self.removed[name] += np.einsum("ij,ij->i", d, d)
-        self.total[name] += np.einsum("ij,ij->i", a, a)
+    def add(self, name: str, before: np.ndarray, after: np.ndarray | None) -> None:
+        """Count samples finite both before and after (a gap a step fills is not energy);
+        ``after=None``: the step left ``before`` as it was."""
+        for t in column_tiles(before):  # float64 a tile at a time
+            a = before[:, t].astype(np.float64)
+            if after is None:
+                a[~np.isfinite(a)] = 0.0
+            else:
+                d = a - after[:, t]  # finite exactly where both are
+                ok = np.isfinite(d)
+                if not ok.all():
+                    a[~ok] = 0.0
+                    d[~ok] = 0.0
+                self.removed[name] += np.einsum("ij,ij->i", d, d)
+            self.total[name] += np.einsum("ij,ij->i", a, a)
 
     def fractions(self, ch_names: list[str]) -> dict[str, dict[str, float]]:
         """Removed over given energy, capped at 1 (rebuilding a flat channel "removes" more
@@ -173,19 +182,27 @@ class CorrectedArray(Float32Rows):
         return sum(s.margin_ for s in self.steps if s.active)
 
     def _compute(self, start: int, stop: int) -> np.ndarray:
-        margin = self._margin()
-        lo, hi = max(0, start - margin), min(self.shape[1], stop + margin)
-        block = self.source.get_data(lo, hi)
+        n = self.shape[1]
+        rest = self._margin()
+        lo = max(0, start - rest)
+        block = self.source.get_data(lo, min(n, stop + rest))
         tally = self.tally
         # Count each sample once, in a forward stream; a jump ahead leaves a hole.
         count_from = None if tally is None or start > tally.until else max(start, tally.until)
         for s in self.steps:
-            if s.active:
-                out = s.apply(block, lo)
-                if count_from is not None and count_from < stop:
-                    core = slice(count_from - lo, stop - lo)
-                    tally.add(s.name, block[:, core], out[:, core])
-                block = out
+            if not s.active:
+                continue
+            out = s.apply(block, lo)
+            if count_from is not None and count_from < stop:
+                core = slice(count_from - lo, stop - lo)
+                tally.add(s.name, block[:, core], None if out is block else out[:, core])
+            # The steps after this one need only their own margins: the rest of the block
+            # was context for this step (a probe's learned gap fill wants 1.5 s a side; the
+            # steps after it would otherwise process three times the block).
+            rest -= s.margin_
+            new_lo = max(0, start - rest)
+            block = out[:, new_lo - lo : min(n, stop + rest) - lo]
+            lo = new_lo
         if count_from is not None:
             tally.until = max(tally.until, stop)
         return block[:, start - lo : stop - lo]
@@ -200,6 +217,8 @@ def corrected_series(
         CorrectedArray(source, list(steps), tally=tally),
         source.sampling_rate,
         source.channels,
+        # Integer writers then store unchanged samples as the integers they were read from.
+        integer_storage=source.integer_storage,
         modality=source.modality,
         source=None if source.source is None else str(source.source),
         meta={**dict(source.meta or {}), "corrected": [s.name for s in steps if s.active]},

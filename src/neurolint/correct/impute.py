@@ -160,6 +160,11 @@ def _fill_ar(before: np.ndarray, after: np.ndarray, n: int, order: int) -> np.nd
 
 
 _MAX_FIT_SAMPLES = 8192
+#: Context a side, in samples, whatever the rate: up to 4 kHz the default seconds apply;
+#: at 30 kHz it is 0.14 s, plenty for AR(20) and 64 ridge weights. Seconds there made the
+#: margin 1.1 s a side, and every step of ``fix()`` then processed 2.5 times each 1.5 s block
+#: of a 384-channel probe.
+MAX_CONTEXT_SAMPLES = 4096
 
 
 def _fill_spatial(
@@ -249,7 +254,8 @@ class GapFiller(Step):
     max_duration : float
         Longest gap filled, in seconds; longer ones are logged and left. default: 1.0.
     context : float
-        Seconds of signal used on each side (at least twice the gap). default: 0.5.
+        Seconds of signal used on each side (at least twice the gap), at most
+        :data:`MAX_CONTEXT_SAMPLES` samples. default: 0.5.
     order : int
         AR model order. default: 20.
     min_zero_run : float
@@ -258,7 +264,8 @@ class GapFiller(Step):
         Fill from the other channels when at least three were recorded around the gap (the
         learned fill then gets their prediction too). default: ``True``.
     spatial_context : float
-        Seconds on each side used to fit the spatial regression. default: 1.0.
+        Seconds on each side used to fit the spatial regression, at most
+        :data:`MAX_CONTEXT_SAMPLES` samples. default: 1.0.
     model : str | path | torch.nn.Module
         The learned inpainter: a registered name, a ``.safetensors`` path with its card, or
         a module. default: ``"gap-inpainter"``.
@@ -318,9 +325,10 @@ class GapFiller(Step):
         self.names_ = list(ts.ch_names)
         self.sfreq_ = sfreq
         self.n_samples_ = ts.n_samples
-        self._context = max(round(self.context * sfreq), 2 * self.order)
+        self._context = max(min(round(self.context * sfreq), MAX_CONTEXT_SAMPLES), 2 * self.order)
         widest = max((z - a for _, a, z in self.gaps_), default=0)
-        self._spatial_ctx = round(check_positive("spatial_context", self.spatial_context) * sfreq)
+        spatial_ctx = round(check_positive("spatial_context", self.spatial_context) * sfreq)
+        self._spatial_ctx = min(spatial_ctx, MAX_CONTEXT_SAMPLES)
         self.margin_ = widest + max(self._context, 2 * widest, self._spatial_ctx)
         self._starts = np.array([g[1] for g in self.gaps_], dtype=np.int64)
         # Every known gap, filled or not: the learned fill must not read them as signal.
@@ -450,16 +458,22 @@ class GapFiller(Step):
         return keep
 
     def apply(self, block: np.ndarray, start: int) -> np.ndarray:
-        """The block with the fitted gaps that lie in it filled."""
-        out = block.astype(np.float32, copy=True)
+        """The block with the fitted gaps that lie in it filled (the block itself when
+        none does: most blocks of a long recording)."""
         stop = start + block.shape[1]
-        lo = int(np.searchsorted(self._starts, start - self.margin_))
+        # Only the block less the margins is read afterwards (they hold the context), so
+        # gaps wholly in the margins are left.
+        first = start + self.margin_ if start > 0 else 0
+        last = stop - self.margin_ if stop < self.n_samples_ else stop
+        lo = int(np.searchsorted(self._starts, first - self.margin_))
+        hi = int(np.searchsorted(self._starts, last))
+        here = [i for i in range(lo, hi) if self.gaps_[i][2] > first]
+        if not here:
+            return block
+        out = block.astype(np.float32, copy=True)
         learned: list[tuple[int, int, int]] = []
-        for i, (ch, a, z) in enumerate(self.gaps_[lo:], start=lo):
-            if a >= stop:
-                break
-            if z <= start:
-                continue
+        for i in here:
+            ch, a, z = self.gaps_[i]
             n = z - a
             # Only the part of the gap inside this block is written.
             i0, i1 = max(a, start), min(z, stop)

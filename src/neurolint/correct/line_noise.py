@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from ..core.arrays import zero_nonfinite
+from ..core.arrays import column_tiles, zero_nonfinite
 from ..core.chunks import chunk_samples
 from ..core.errors import ParameterError
 from ..core.provenance import CorrectionStep
@@ -306,26 +306,35 @@ class LineNoiseRemover(Step):
 
     def apply(self, block: np.ndarray, start: int) -> np.ndarray:
         """The block without mains hum (float32, same shape)."""
-        x = zero_nonfinite(block.astype(np.float64))
         if self.method_ == "notch":
             from scipy.signal import iirnotch, sosfiltfilt, tf2sos
 
+            x = zero_nonfinite(block.astype(np.float64))
             sfreq = self.period_ * self.line_freq_
             for h in self.harmonics_:
                 sos = tf2sos(*iirnotch(h, 30.0, fs=sfreq))
                 if x.shape[1] > 3 * 6:
                     x = sosfiltfilt(sos, x, axis=-1)
-            out = x
-        else:
-            # smooth + rest - a w' rest, rest = x - boxcar(x): x less the components' rest.
-            # The boxcar is linear and acts on each row, so it runs on the few components
-            # (w' rest = w'x - boxcar(w'x)) rather than on every channel.
-            proj = self.w_.T @ x
-            proj -= _boxcar(proj, self.period_)
-            x -= self.a_ @ proj
-            out = x
-        out = out.astype(np.float32)
-        out[np.isnan(block)] = np.nan  # gaps stay gaps
+            out = x.astype(np.float32)
+            out[np.isnan(block)] = np.nan  # gaps stay gaps
+            return out
+        # smooth + rest - a w' rest, rest = x - boxcar(x): x less the components' rest. The
+        # boxcar is linear and acts on each row, so it runs on the few components
+        # (w' rest = w'x - boxcar(w'x)) rather than on every channel. In float64 a tile at a
+        # time.
+        tiles = column_tiles(block)
+        proj = np.empty((self.w_.shape[1], block.shape[1]))
+        for t in tiles:
+            proj[:, t] = self.w_.T @ zero_nonfinite(block[:, t].astype(np.float64))
+        proj -= _boxcar(proj, self.period_)
+        out = np.empty(block.shape, dtype=np.float32)
+        for t in tiles:
+            x = zero_nonfinite(block[:, t].astype(np.float64))
+            x -= self.a_ @ proj[:, t]
+            out[:, t] = x
+            gap = np.isnan(block[:, t])
+            if gap.any():
+                out[:, t][gap] = np.nan  # gaps stay gaps
         return out
 
     def log(self) -> CorrectionStep:

@@ -17,7 +17,13 @@ import numpy as np
 
 from ..core.arrays import BinaryFileArray
 from ..core.channels import ChannelInfo
-from ..core.errors import EmptyRecordingError, ParameterError, ShapeError, SidecarError
+from ..core.errors import (
+    DataValueError,
+    EmptyRecordingError,
+    ParameterError,
+    ShapeError,
+    SidecarError,
+)
 from ..core.timeseries import TimeSeries
 from ._atomic import atomic_path, check_writable
 
@@ -204,17 +210,87 @@ def read_binary(
     )
 
 
-def _int_gain(ts: TimeSeries, dtype: np.dtype, job_kwargs: dict) -> np.ndarray:
-    """Per-channel gain that maps the data's largest magnitude onto the integer range."""
-    peak = np.zeros(ts.n_channels)
-    for _, block in ts.iter_chunks(**job_kwargs):
-        if not np.isfinite(block).all():
-            raise ParameterError(
-                "The data hold NaN or inf, which an integer file cannot store; write float32."
-            )
-        peak = np.maximum(peak, np.abs(block).max(axis=1))
-    limit = np.iinfo(dtype).max
-    return np.where(peak > 0, peak / limit, 1.0)
+def _check_finite(block: np.ndarray) -> None:
+    if not np.isfinite(block).all():
+        raise ParameterError(
+            "The data hold NaN or inf, which an integer file cannot store; write float32."
+        )
+
+
+def _scaled(block: np.ndarray, gain: np.ndarray, offset: np.ndarray, seen: np.ndarray):
+    """``(block - offset) / gain`` per channel, widening ``seen``, the per-channel range of
+    those values so far (``(2, n_channels)``: lowest, highest)."""
+    _check_finite(block)
+    x = (block - offset.astype(np.float32)[:, None]) / gain.astype(np.float32)[:, None]
+    if x.shape[1]:
+        np.minimum(seen[0], x.min(axis=1), out=seen[0])
+        np.maximum(seen[1], x.max(axis=1), out=seen[1])
+    return x
+
+
+def _fits(seen: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    info = np.iinfo(dtype)
+    return (np.rint(seen[0]) >= info.min) & (np.rint(seen[1]) <= info.max)
+
+
+def _write_ints(
+    ts: TimeSeries, fh: Any, dtype: np.dtype, gain: np.ndarray, offset: np.ndarray, job_kwargs
+) -> tuple[int | None, np.ndarray]:
+    """Write ``(x - offset) / gain`` rounded to ``dtype``; stop at the first chunk that does
+    not fit. Returns where that chunk starts (``None``: all written) and the range seen."""
+    seen = np.array([np.full(ts.n_channels, np.inf), np.full(ts.n_channels, -np.inf)])
+    for chunk, block in ts.iter_chunks(**job_kwargs):
+        x = _scaled(block, gain, offset, seen)
+        if not _fits(seen, dtype).all():
+            return chunk.start, seen
+        np.ascontiguousarray(np.rint(x).T, dtype=dtype).tofile(fh)
+    return None, seen
+
+
+def _write_samples(ts: TimeSeries, tmp: Path, dtype: np.dtype, job_kwargs: dict):
+    """Write the samples; for an integer type return the ``(gain, offset)`` used.
+
+    Integers keep the gain and offset the values were stored with
+    (:attr:`TimeSeries.integer_storage`) on every channel they still fit, so samples a
+    correction left alone are written back as the same integers, in one pass when all fit.
+    Other channels (all, without a stored scaling) get a gain that maps their peak onto
+    the integer range, which takes a pass to find first.
+    """
+    if dtype.kind not in "iu":
+        with open(tmp, "wb") as fh:
+            for _, block in ts.iter_chunks(**job_kwargs):
+                np.ascontiguousarray(block.T, dtype=dtype).tofile(fh)
+        return None
+    n = ts.n_channels
+    storage = ts.integer_storage
+    if storage is None:
+        gain, offset, keep = np.ones(n), np.zeros(n), np.zeros(n, dtype=bool)
+        rest: TimeSeries | None = ts
+        seen = np.array([np.full(n, np.inf), np.full(n, -np.inf)])
+    else:
+        gain, offset = storage.gain, storage.offset
+        with open(tmp, "wb") as fh:
+            stopped, seen = _write_ints(ts, fh, dtype, gain, offset, job_kwargs)
+        if stopped is None:
+            return gain, offset
+        rest = ts.frame_slice(stopped) if stopped < ts.n_samples else None
+    # Each channel's range over what is left; a new gain where the stored one does not fit.
+    if rest is not None:
+        for _, block in rest.iter_chunks(**job_kwargs):
+            _scaled(block, gain, offset, seen)
+    if storage is not None:
+        keep = _fits(seen, dtype)
+    peak = np.maximum(np.abs(seen[0] * gain + offset), np.abs(seen[1] * gain + offset))
+    new_gain = np.where(peak > 0, peak / np.iinfo(dtype).max, 1.0)
+    gain, offset = np.where(keep, gain, new_gain), np.where(keep, offset, 0.0)
+    with open(tmp, "wb") as fh:
+        stopped, _ = _write_ints(ts, fh, dtype, gain, offset, job_kwargs)
+    if stopped is not None:
+        raise DataValueError(
+            "The data changed between two reads while being written as integers; write a "
+            "stable copy, or write float32."
+        )
+    return gain, offset
 
 
 def write_binary(
@@ -222,23 +298,26 @@ def write_binary(
     path: Path,
     *,
     overwrite: bool = False,
-    dtype: str = "float32",
+    dtype: str | None = None,
     **job_kwargs: Any,
 ) -> None:
     """Write interleaved binary (``samples_first``) plus a ``.json`` sidecar, chunk by chunk.
 
-    Integer ``dtype`` stores a per-channel gain in the sidecar so values keep their units.
+    ``dtype`` defaults to the integer type the values were stored as
+    (:attr:`TimeSeries.integer_storage`: an integer binary file, and :func:`neurolint.fix`'s
+    output of one), else float32. Integer types store a per-channel gain (and offset) in the
+    sidecar so values keep their units: the scaling the values were read with when they
+    came from integers and still fit, else one that maps each channel's peak onto the
+    integer range.
     """
+    if dtype is None:
+        storage = ts.integer_storage
+        dtype = "float32" if storage is None else storage.dtype
     np_dtype = np.dtype(dtype)
     side_final = path.with_suffix(".json")
     check_writable(side_final, overwrite)
-    gain = _int_gain(ts, np_dtype, job_kwargs) if np_dtype.kind in "iu" else None
     with atomic_path(path, overwrite) as tmp:
-        with open(tmp, "wb") as fh:
-            for _, block in ts.iter_chunks(**job_kwargs):
-                if gain is not None:
-                    block = np.rint(block / gain[:, None].astype(np.float32))
-                np.ascontiguousarray(block.T, dtype=np_dtype).tofile(fh)
+        scaling = _write_samples(ts, tmp, np_dtype, job_kwargs)
         sidecar = {
             "format": "neurolint-binary",
             "version": 1,
@@ -251,8 +330,10 @@ def write_binary(
             "units": list(ts.channels.units),
             "modality": ts.modality,
         }
-        if gain is not None:
-            sidecar["gain"] = gain.tolist()
+        if scaling is not None:
+            sidecar["gain"] = scaling[0].tolist()
+            if np.any(scaling[1] != 0):
+                sidecar["gain_offset"] = scaling[1].tolist()
         if ts.channels.positions is not None:
             pos = ts.channels.positions
             sidecar["positions"] = np.where(np.isnan(pos), None, pos).tolist()
