@@ -100,3 +100,17 @@ def test_the_movement_step_alone_gets_an_assessment(tmp_path):
     assert main(["fix", str(src), "-o", str(out), "--steps", "movement", "--no-progress"]) == 0
     step = json.loads((tmp_path / "m_correction.json").read_text())["steps"][0]
     assert step["name"] == "movement" and step["skipped"] is None and step["regions"]
+
+
+def test_an_integer_probe_with_nothing_to_fix_comes_back_byte_for_byte(tmp_path):
+    from neurolint.simulate import simulate_ephys
+
+    rec = simulate_ephys("linear32", 3.0, artifacts=None, seed=2).data
+    src = nl.write(rec, tmp_path / "probe.raw", dtype="int16")
+    out = tmp_path / "fixed.raw"
+    assert main(["fix", str(src), "-o", str(out), "--no-progress"]) == 0
+    log = json.loads((tmp_path / "fixed_correction.json").read_text())
+    assert all(s["skipped"] for s in log["steps"])
+    assert out.read_bytes() == src.read_bytes()
+    side = json.loads(out.with_suffix(".json").read_text())
+    assert side["gain"] == json.loads(src.with_suffix(".json").read_text())["gain"]
