@@ -157,3 +157,20 @@ def test_a_wide_fast_probe_is_fitted_on_a_budget_and_applied_with_a_short_margin
     assert step.margin_ == 101  # one mains period and a sample, not 2 s
     out = corrected_series(ts, [step]).get_data()
     assert np.abs(out - x + 5 * hum).std() < 0.2 * np.abs(5 * hum).std()
+
+
+def test_a_probe_assessment_gives_its_mains_frequency_to_the_fix(monkeypatch):
+    import neurolint as nl
+    from neurolint.correct import line_noise
+    from neurolint.simulate import simulate_ephys
+
+    sim = simulate_ephys("linear32", 4.0, artifacts=["line_noise"], seed=3)
+    qc = nl.check(sim.data)
+    assert [e.extras["line_freq"] for e in qc.events_of("line_noise")]
+
+    def no_spectrum(ts):
+        raise AssertionError("the assessment's frequency should have been used")
+
+    monkeypatch.setattr(line_noise, "detect_line_freq", no_spectrum)
+    step = LineNoiseRemover().fit(sim.data, qc)
+    assert step.line_freq_ == sim.truth.events_of("line_noise")[0].extras["frequency"]

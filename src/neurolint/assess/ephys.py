@@ -380,7 +380,7 @@ class EphysDetector(_ChannelChecks, _EventScan):
                         "feature": "line_peak_ratio",
                         "value": float(self.line_peak_ratio_),
                         "threshold": float(self.line_ratio),
-                        "frequency": float(self.line_freq_),
+                        "line_freq": float(self.line_freq_),  # as the rules name it
                     },
                 )
             )
