@@ -123,6 +123,31 @@ def test_arbitrary_units_stored_as_is(tmp_path, rng):
     assert "b (a.u.)" in back.meta["description"]
 
 
+def test_integer_series_keep_their_counts_and_fall_back_to_float_when_out_of_range(tmp_path):
+    import h5py
+
+    counts = np.random.default_rng(0).integers(-3000, 3000, (3, 500)).astype(np.int16)
+    gain = [0.195, 0.2, 0.5]  # microvolts per count
+    ts = TimeSeries(counts, 1000.0, ChannelInfo(["a", "b", "c"], "ephys", "uV"), gain=gain)
+    write_nwb(ts, tmp_path / "ints.nwb")
+    with h5py.File(tmp_path / "ints.nwb", "r") as f:
+        series = f["acquisition/ElectricalSeries"]
+        assert series["data"].dtype == np.int16
+        np.testing.assert_array_equal(series["data"][:].T, counts)
+        np.testing.assert_allclose(series["channel_conversion"][:], np.array(gain) * 1e-6)
+    back = read_nwb(tmp_path / "ints.nwb")
+    np.testing.assert_allclose(back.get_data(), ts.get_data() * 1e-6, rtol=1e-6)
+    assert back.integer_storage.dtype == np.int16  # and so on, through fix() and back
+    # Values past the int16 range at those gains: written as float32 instead.
+    x = ts.get_data()
+    x[2, 10] = 1e6
+    moved = TimeSeries(x, 1000.0, ts.channels, integer_storage=ts.integer_storage)
+    write_nwb(moved, tmp_path / "floats.nwb")
+    with h5py.File(tmp_path / "floats.nwb", "r") as f:
+        assert f["acquisition/ElectricalSeries/data"].dtype == np.float32
+    np.testing.assert_allclose(read_nwb(tmp_path / "floats.nwb").get_data(), x * 1e-6, rtol=1e-6)
+
+
 @pytest.mark.parametrize("dtype", [np.uint16, np.float64])
 def test_movie_round_trip(tmp_path, rng, dtype):
     frames = rng.integers(0, 4000, (12, 9, 7)).astype(dtype)

@@ -513,6 +513,8 @@ def _chunk_iterator_class() -> type:
         ) -> None:
             self._obj = obj
             self._out_dtype = np.dtype(dtype)
+            # Per channel: a float factor (to volts), or for an integer dtype the step of one
+            # count in the series' units (values are divided by it and rounded).
             self._scale = scale
             if isinstance(obj, TimeSeries):
                 self._shape = (obj.n_samples, obj.n_channels)
@@ -534,7 +536,9 @@ def _chunk_iterator_class() -> type:
             time = selection[0]
             block = self._obj.get_data(time.start, time.stop)
             if isinstance(self._obj, TimeSeries):
-                if self._scale is not None:
+                if self._out_dtype.kind in "iu":
+                    block = _to_counts(block, self._scale, self._out_dtype)
+                elif self._scale is not None:
                     block *= self._scale[:, None]
                 block = block.T
             return np.ascontiguousarray(block[(slice(None), *selection[1:])], dtype=self._out_dtype)
@@ -573,7 +577,33 @@ def _new_file(obj: TimeSeries | Movie, pynwb: Any) -> Any:
     )
 
 
-def _add_timeseries(nwbfile: Any, ts: TimeSeries, buffer_len: int, pynwb: Any) -> None:
+class _OutOfRange(Exception):
+    """A block does not fit the integer type at the stored gains."""
+
+
+def _to_counts(block: np.ndarray, step: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """``block / step`` rounded, as ``dtype``; :class:`_OutOfRange` if it does not fit."""
+    if not np.isfinite(block).all():
+        raise _OutOfRange
+    counts = np.rint(block / step.astype(np.float32)[:, None])
+    info = np.iinfo(dtype)
+    if counts.size and (counts.min() < info.min or counts.max() > info.max):
+        raise _OutOfRange
+    return counts
+
+
+def _integer_steps(ts: TimeSeries) -> np.ndarray | None:
+    """The gains of the integers the series was stored as, when NWB can hold them: it has
+    a per-channel conversion but one offset, so every channel's offset must be 0."""
+    storage = ts.integer_storage
+    if storage is None or np.any(storage.offset != 0):
+        return None
+    return storage.gain
+
+
+def _add_timeseries(
+    nwbfile: Any, ts: TimeSeries, buffer_len: int, pynwb: Any, as_integers: bool
+) -> None:
     info = ts.channels
     volt_like = [u in _VOLT_UNITS for u in info.units]
     scale = np.array(
@@ -583,6 +613,7 @@ def _add_timeseries(nwbfile: Any, ts: TimeSeries, buffer_len: int, pynwb: Any) -
         ],
         dtype=np.float32,
     )
+    steps = _integer_steps(ts) if as_integers else None
     stored_units = ["V" if v else u for u, v in zip(info.units, volt_like, strict=True)]
     not_volts = [
         f"{n} ({u})" for n, u, v in zip(info.names, info.units, volt_like, strict=True) if not v
@@ -622,7 +653,13 @@ def _add_timeseries(nwbfile: Any, ts: TimeSeries, buffer_len: int, pynwb: Any) -
             row["unit"] = stored_units[i]
         nwbfile.add_electrode(**row)
     region = nwbfile.create_electrode_table_region(list(range(ts.n_channels)), "all channels")
-    data = _chunk_iterator_class()(ts, np.float32, buffer_len, scale)
+    extra: dict[str, Any] = {}
+    if steps is None:
+        data = _chunk_iterator_class()(ts, np.float32, buffer_len, scale)
+    else:
+        # Integers at the gains they were read with: unchanged samples keep their counts.
+        data = _chunk_iterator_class()(ts, ts.integer_storage.dtype, buffer_len, steps)
+        extra["channel_conversion"] = (steps * scale.astype(np.float64)).tolist()
     nwbfile.add_acquisition(
         pynwb.ecephys.ElectricalSeries(
             name="ElectricalSeries",
@@ -632,6 +669,7 @@ def _add_timeseries(nwbfile: Any, ts: TimeSeries, buffer_len: int, pynwb: Any) -
             starting_time=0.0,
             conversion=1.0,
             description=description,
+            **extra,
         )
     )
 
@@ -687,7 +725,11 @@ def write_nwb(
     (``label``, ``type`` and, when known, ``x``/``y``/``z`` in micrometres), one device and
     one electrode group, stored as float32 in volts (channels in mV/uV/nV are converted).
     Channels whose units are not volts (``"a.u."``, tesla...) are stored as they are with
-    conversion 1.0; the series description and an electrodes ``unit`` column say so.
+    conversion 1.0; the series description and an electrodes ``unit`` column say so. A
+    series stored as integers (:attr:`TimeSeries.integer_storage`, with no offsets: an int16
+    probe and :func:`neurolint.fix`'s output of one) keeps them, with each channel's gain
+    as its ``channel_conversion``, so unchanged samples keep their counts; if the values no
+    longer fit that type, a second pass writes float32.
 
     A Movie becomes a ``TwoPhotonSeries`` with an ``ImagingPlane`` and ``OpticalChannel``
     holding placeholder metadata, ``rate`` the frame rate and ``grid_spacing`` the pixel size
@@ -714,10 +756,17 @@ def write_nwb(
             f"NWB output holds a TimeSeries or a Movie, not a {type(obj).__name__}."
         )
     buffer_len = max(1, round(opts.chunk_duration * obj.sampling_rate))
-    nwbfile = _new_file(obj, pynwb)
-    if isinstance(obj, TimeSeries):
-        _add_timeseries(nwbfile, obj, buffer_len, pynwb)
-    else:
-        _add_movie(nwbfile, obj, buffer_len, pynwb)
-    with atomic_path(path, overwrite) as tmp, pynwb.NWBHDF5IO(str(tmp), "w") as io:
-        io.write(nwbfile)
+
+    def write(as_integers: bool) -> None:
+        nwbfile = _new_file(obj, pynwb)
+        if isinstance(obj, TimeSeries):
+            _add_timeseries(nwbfile, obj, buffer_len, pynwb, as_integers)
+        else:
+            _add_movie(nwbfile, obj, buffer_len, pynwb)
+        with atomic_path(path, overwrite) as tmp, pynwb.NWBHDF5IO(str(tmp), "w") as io:
+            io.write(nwbfile)
+
+    try:
+        write(as_integers=True)
+    except _OutOfRange:
+        write(as_integers=False)  # a correction left the stored range: float32 it is
