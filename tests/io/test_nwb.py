@@ -123,7 +123,7 @@ def test_arbitrary_units_stored_as_is(tmp_path, rng):
     assert "b (a.u.)" in back.meta["description"]
 
 
-def test_integer_series_keep_their_counts_and_fall_back_to_float_when_out_of_range(tmp_path):
+def test_integer_series_keep_their_counts_where_they_still_fit(tmp_path):
     import h5py
 
     counts = np.random.default_rng(0).integers(-3000, 3000, (3, 500)).astype(np.int16)
@@ -138,14 +138,25 @@ def test_integer_series_keep_their_counts_and_fall_back_to_float_when_out_of_ran
     back = read_nwb(tmp_path / "ints.nwb")
     np.testing.assert_allclose(back.get_data(), ts.get_data() * 1e-6, rtol=1e-6)
     assert back.integer_storage.dtype == np.int16  # and so on, through fix() and back
-    # Values past the int16 range at those gains: written as float32 instead.
+    # A value past the int16 range at its gain: only that channel gets a new gain.
     x = ts.get_data()
     x[2, 10] = 1e6
     moved = TimeSeries(x, 1000.0, ts.channels, integer_storage=ts.integer_storage)
-    write_nwb(moved, tmp_path / "floats.nwb")
-    with h5py.File(tmp_path / "floats.nwb", "r") as f:
+    write_nwb(moved, tmp_path / "moved.nwb")
+    with h5py.File(tmp_path / "moved.nwb", "r") as f:
+        data = f["acquisition/ElectricalSeries/data"][:].T
+        conversion = f["acquisition/ElectricalSeries/channel_conversion"][:]
+    np.testing.assert_array_equal(data[:2], counts[:2])
+    np.testing.assert_allclose(conversion, [0.195e-6, 0.2e-6, 1e6 / 32767 * 1e-6], rtol=1e-6)
+    back = read_nwb(tmp_path / "moved.nwb").get_data()
+    assert np.abs(back[2] - x[2] * 1e-6).max() <= 0.5 * conversion[2] * (1 + 1e-5)
+    # NaN cannot be an integer: float32.
+    x[0, 3] = np.nan
+    holed = TimeSeries(x, 1000.0, ts.channels, integer_storage=ts.integer_storage)
+    write_nwb(holed, tmp_path / "holed.nwb")
+    with h5py.File(tmp_path / "holed.nwb", "r") as f:
         assert f["acquisition/ElectricalSeries/data"].dtype == np.float32
-    np.testing.assert_allclose(read_nwb(tmp_path / "floats.nwb").get_data(), x * 1e-6, rtol=1e-6)
+    assert np.isnan(read_nwb(tmp_path / "holed.nwb").get_data()[0, 3])
 
 
 @pytest.mark.parametrize("dtype", [np.uint16, np.float64])

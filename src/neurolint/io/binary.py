@@ -26,6 +26,7 @@ from ..core.errors import (
 )
 from ..core.timeseries import TimeSeries
 from ._atomic import atomic_path, check_writable
+from ._integers import fits, new_range, rescale, scaled, widen
 
 __all__ = ["find_sidecar", "read_binary", "write_binary"]
 
@@ -217,31 +218,16 @@ def _check_finite(block: np.ndarray) -> None:
         )
 
 
-def _scaled(block: np.ndarray, gain: np.ndarray, offset: np.ndarray, seen: np.ndarray):
-    """``(block - offset) / gain`` per channel, widening ``seen``, the per-channel range of
-    those values so far (``(2, n_channels)``: lowest, highest)."""
-    _check_finite(block)
-    x = (block - offset.astype(np.float32)[:, None]) / gain.astype(np.float32)[:, None]
-    if x.shape[1]:
-        np.minimum(seen[0], x.min(axis=1), out=seen[0])
-        np.maximum(seen[1], x.max(axis=1), out=seen[1])
-    return x
-
-
-def _fits(seen: np.ndarray, dtype: np.dtype) -> np.ndarray:
-    info = np.iinfo(dtype)
-    return (np.rint(seen[0]) >= info.min) & (np.rint(seen[1]) <= info.max)
-
-
 def _write_ints(
     ts: TimeSeries, fh: Any, dtype: np.dtype, gain: np.ndarray, offset: np.ndarray, job_kwargs
 ) -> tuple[int | None, np.ndarray]:
     """Write ``(x - offset) / gain`` rounded to ``dtype``; stop at the first chunk that does
     not fit. Returns where that chunk starts (``None``: all written) and the range seen."""
-    seen = np.array([np.full(ts.n_channels, np.inf), np.full(ts.n_channels, -np.inf)])
+    seen = new_range(ts.n_channels)
     for chunk, block in ts.iter_chunks(**job_kwargs):
-        x = _scaled(block, gain, offset, seen)
-        if not _fits(seen, dtype).all():
+        _check_finite(block)
+        x = scaled(block, gain, offset, seen)
+        if not fits(seen, dtype).all():
             return chunk.start, seen
         np.ascontiguousarray(np.rint(x).T, dtype=dtype).tofile(fh)
     return None, seen
@@ -264,25 +250,18 @@ def _write_samples(ts: TimeSeries, tmp: Path, dtype: np.dtype, job_kwargs: dict)
     n = ts.n_channels
     storage = ts.integer_storage
     if storage is None:
-        gain, offset, keep = np.ones(n), np.zeros(n), np.zeros(n, dtype=bool)
-        rest: TimeSeries | None = ts
-        seen = np.array([np.full(n, np.inf), np.full(n, -np.inf)])
+        gain, offset, seen, stopped = np.ones(n), np.zeros(n), new_range(n), 0
     else:
         gain, offset = storage.gain, storage.offset
         with open(tmp, "wb") as fh:
             stopped, seen = _write_ints(ts, fh, dtype, gain, offset, job_kwargs)
         if stopped is None:
             return gain, offset
-        rest = ts.frame_slice(stopped) if stopped < ts.n_samples else None
     # Each channel's range over what is left; a new gain where the stored one does not fit.
-    if rest is not None:
-        for _, block in rest.iter_chunks(**job_kwargs):
-            _scaled(block, gain, offset, seen)
-    if storage is not None:
-        keep = _fits(seen, dtype)
-    peak = np.maximum(np.abs(seen[0] * gain + offset), np.abs(seen[1] * gain + offset))
-    new_gain = np.where(peak > 0, peak / np.iinfo(dtype).max, 1.0)
-    gain, offset = np.where(keep, gain, new_gain), np.where(keep, offset, 0.0)
+    widen(ts, gain, offset, seen, job_kwargs, start=stopped)
+    _check_finite(seen)
+    keep = fits(seen, dtype) if storage is not None else np.zeros(n, dtype=bool)
+    gain, offset = rescale(seen, gain, offset, dtype, keep)
     with open(tmp, "wb") as fh:
         stopped, _ = _write_ints(ts, fh, dtype, gain, offset, job_kwargs)
     if stopped is not None:

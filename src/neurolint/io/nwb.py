@@ -48,6 +48,7 @@ from ..core.imaging import Movie
 from ..core.timeseries import TimeSeries
 from ..core.validate import check_option, import_optional
 from ._atomic import atomic_path
+from ._integers import fits, new_range, rescale, widen
 
 __all__ = ["read_nwb", "write_nwb"]
 
@@ -601,8 +602,20 @@ def _integer_steps(ts: TimeSeries) -> np.ndarray | None:
     return storage.gain
 
 
+def _refit_steps(ts: TimeSeries, steps: np.ndarray, job_kwargs: dict) -> np.ndarray | None:
+    """Steps that fit: the stored ones where they do, peak-based ones elsewhere (a pass over
+    the data); ``None`` if the data hold NaN or inf, which integers cannot."""
+    dtype = ts.integer_storage.dtype
+    zero = np.zeros(ts.n_channels)
+    seen = new_range(ts.n_channels)
+    widen(ts, steps, zero, seen, job_kwargs)
+    if not np.isfinite(seen).all():
+        return None
+    return rescale(seen, steps, zero, dtype, fits(seen, dtype))[0]
+
+
 def _add_timeseries(
-    nwbfile: Any, ts: TimeSeries, buffer_len: int, pynwb: Any, as_integers: bool
+    nwbfile: Any, ts: TimeSeries, buffer_len: int, pynwb: Any, steps: np.ndarray | None
 ) -> None:
     info = ts.channels
     volt_like = [u in _VOLT_UNITS for u in info.units]
@@ -613,7 +626,6 @@ def _add_timeseries(
         ],
         dtype=np.float32,
     )
-    steps = _integer_steps(ts) if as_integers else None
     stored_units = ["V" if v else u for u, v in zip(info.units, volt_like, strict=True)]
     not_volts = [
         f"{n} ({u})" for n, u, v in zip(info.names, info.units, volt_like, strict=True) if not v
@@ -728,8 +740,9 @@ def write_nwb(
     conversion 1.0; the series description and an electrodes ``unit`` column say so. A
     series stored as integers (:attr:`TimeSeries.integer_storage`, with no offsets: an int16
     probe and :func:`neurolint.fix`'s output of one) keeps them, with each channel's gain
-    as its ``channel_conversion``, so unchanged samples keep their counts; if the values no
-    longer fit that type, a second pass writes float32.
+    as its ``channel_conversion``, so unchanged samples keep their counts; a channel whose
+    values no longer fit gets a peak-based gain of its own (a pass over the data first), and
+    NaN or inf samples make it float32.
 
     A Movie becomes a ``TwoPhotonSeries`` with an ``ImagingPlane`` and ``OpticalChannel``
     holding placeholder metadata, ``rate`` the frame rate and ``grid_spacing`` the pixel size
@@ -757,16 +770,22 @@ def write_nwb(
         )
     buffer_len = max(1, round(opts.chunk_duration * obj.sampling_rate))
 
-    def write(as_integers: bool) -> None:
+    def write(steps: np.ndarray | None) -> None:
         nwbfile = _new_file(obj, pynwb)
         if isinstance(obj, TimeSeries):
-            _add_timeseries(nwbfile, obj, buffer_len, pynwb, as_integers)
+            _add_timeseries(nwbfile, obj, buffer_len, pynwb, steps)
         else:
             _add_movie(nwbfile, obj, buffer_len, pynwb)
         with atomic_path(path, overwrite) as tmp, pynwb.NWBHDF5IO(str(tmp), "w") as io:
             io.write(nwbfile)
 
+    steps = _integer_steps(obj) if isinstance(obj, TimeSeries) else None
     try:
-        write(as_integers=True)
+        write(steps)
     except _OutOfRange:
-        write(as_integers=False)  # a correction left the stored range: float32 it is
+        # A correction left the stored range: new gains for the channels that left it.
+        steps = _refit_steps(obj, steps, job_kwargs)
+        try:
+            write(steps)
+        except _OutOfRange:
+            write(None)  # the data changed between passes: float32
