@@ -26,6 +26,7 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from ..harness import BenchResult, MethodResult, run_method
 
@@ -156,15 +157,15 @@ def _file_rows(ts, lengths: tuple[float, ...], debug: bool) -> list[MethodResult
     return rows
 
 
-def _write_tile(folder: Path, tile_s: float, n_channels: int, seed: int) -> Path:
-    """One simulated block with every artifact kind, as int16 binary plus sidecar."""
+def _write_tile(folder: Path, tile_s: float, n_channels: int, seed: int, edit: Any = None) -> Path:
+    """One simulated block with every artifact kind, as int16 binary plus sidecar;
+    ``edit(ts)`` may change the simulated series first (returning the one to write)."""
     from ...io import write
     from ...simulate import simulate_ephys
 
     probe = "neuropixels" if n_channels == 384 else "linear32"
-    path = folder / "tile.raw"
-    write(simulate_ephys(probe, tile_s, artifacts="all", seed=seed).data, path, dtype="int16")
-    return path
+    ts = simulate_ephys(probe, tile_s, artifacts="all", seed=seed).data
+    return write(ts if edit is None else edit(ts), folder / "tile.raw", dtype="int16")
 
 
 def _tiled(tile: Path, seconds: float, tile_s: float) -> Path:

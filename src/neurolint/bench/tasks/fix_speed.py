@@ -67,20 +67,20 @@ def _probe_tile(folder: Path, tile_s: float, n_channels: int, seed: int) -> Path
     """One simulated probe block with every artifact kind and dropped packets (runs of
     exact zeros on a few adjacent channels, 10-100 ms: six per 30 s), as int16 binary."""
     from ...core.timeseries import TimeSeries
-    from ...io import write
-    from ...simulate import simulate_ephys
+    from .check_speed import _write_tile
 
-    probe = "neuropixels" if n_channels == 384 else "linear32"
-    ts = simulate_ephys(probe, tile_s, artifacts="all", seed=seed).data
-    x = ts.get_data()
-    rng = np.random.default_rng(seed)
-    sfreq = ts.sampling_rate
-    for _ in range(max(1, round(6 * tile_s / 30))):
-        c = int(rng.integers(0, n_channels - 8))
-        a = int(rng.integers(x.shape[1] // 10, x.shape[1] * 8 // 10))
-        x[c : c + int(rng.integers(1, 9)), a : a + int(rng.integers(10, 101) * sfreq / 1000)] = 0
-    dropped = TimeSeries(x, sfreq, ts.channels, meta=dict(ts.meta or {}))
-    return write(dropped, folder / "tile.raw", dtype="int16")
+    def drop_packets(ts: TimeSeries) -> TimeSeries:
+        x = ts.get_data()
+        rng = np.random.default_rng(seed)
+        for _ in range(max(1, round(6 * tile_s / 30))):
+            c = int(rng.integers(0, n_channels - 8))
+            a = int(rng.integers(x.shape[1] // 10, x.shape[1] * 8 // 10))
+            rows = int(rng.integers(1, 9))
+            n = int(rng.integers(10, 101) * ts.sampling_rate / 1000)
+            x[c : c + rows, a : a + n] = 0
+        return TimeSeries(x, ts.sampling_rate, ts.channels, meta=dict(ts.meta or {}))
+
+    return _write_tile(folder, tile_s, n_channels, seed, edit=drop_packets)
 
 
 def _probe_rows(quick: bool, seed: int, debug: bool) -> list:
