@@ -25,8 +25,8 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from ..harness import BenchResult, MethodResult, run_method
 
@@ -157,7 +157,9 @@ def _file_rows(ts, lengths: tuple[float, ...], debug: bool) -> list[MethodResult
     return rows
 
 
-def _write_tile(folder: Path, tile_s: float, n_channels: int, seed: int, edit: Any = None) -> Path:
+def _write_tile(
+    folder: Path, tile_s: float, n_channels: int, seed: int, edit: Callable | None = None
+) -> Path:
     """One simulated block with every artifact kind, as int16 binary plus sidecar;
     ``edit(ts)`` may change the simulated series first (returning the one to write)."""
     from ...io import write
