@@ -8,6 +8,7 @@ exact integers; a channel that no longer fits gets a gain that maps its peak ont
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -36,12 +37,23 @@ def fits(seen: np.ndarray, dtype: np.dtype) -> np.ndarray:
         return (np.rint(seen[0]) >= info.min) & (np.rint(seen[1]) <= info.max)
 
 
-def widen(ts: Any, gain, offset, seen: np.ndarray, job_kwargs: dict, start: int = 0) -> None:
-    """Widen ``seen`` by the scaled values of ``ts`` from sample ``start`` on (a pass)."""
+def widen(
+    ts: Any,
+    gain,
+    offset,
+    seen: np.ndarray,
+    job_kwargs: dict,
+    start: int = 0,
+    check: Callable[[np.ndarray], None] | None = None,
+) -> None:
+    """Widen ``seen`` by the scaled values of ``ts`` from sample ``start`` on (a pass),
+    calling ``check`` on each block first (it may raise)."""
     if start >= ts.n_samples:
         return
     rest = ts.frame_slice(start) if start else ts
     for _, block in rest.iter_chunks(**job_kwargs):
+        if check is not None:
+            check(block)
         scaled(block, gain, offset, seen)
 
 

@@ -258,8 +258,7 @@ def _write_samples(ts: TimeSeries, tmp: Path, dtype: np.dtype, job_kwargs: dict)
         if stopped is None:
             return gain, offset
     # Each channel's range over what is left; a new gain where the stored one does not fit.
-    widen(ts, gain, offset, seen, job_kwargs, start=stopped)
-    _check_finite(seen)
+    widen(ts, gain, offset, seen, job_kwargs, start=stopped, check=_check_finite)
     keep = fits(seen, dtype) if storage is not None else np.zeros(n, dtype=bool)
     gain, offset = rescale(seen, gain, offset, dtype, keep)
     with open(tmp, "wb") as fh:
