@@ -48,7 +48,7 @@ from ..core.imaging import Movie
 from ..core.timeseries import TimeSeries
 from ..core.validate import check_option, import_optional
 from ._atomic import atomic_path
-from ._integers import fits, new_range, rescale, widen
+from ._integers import fits, new_range, rescale, scaled, widen
 
 __all__ = ["read_nwb", "write_nwb"]
 
@@ -583,14 +583,13 @@ class _OutOfRange(Exception):
 
 
 def _to_counts(block: np.ndarray, step: np.ndarray, dtype: np.dtype) -> np.ndarray:
-    """``block / step`` rounded, as ``dtype``; :class:`_OutOfRange` if it does not fit."""
-    if not np.isfinite(block).all():
+    """``block / step`` rounded, as ``dtype``; :class:`_OutOfRange` if it does not fit (the
+    binary writer's rule) or holds NaN or inf."""
+    seen = new_range(len(step))
+    x = scaled(block, step, np.zeros(len(step)), seen)
+    if x.shape[1] and not (np.isfinite(seen).all() and fits(seen, dtype).all()):
         raise _OutOfRange
-    counts = np.rint(block / step.astype(np.float32)[:, None])
-    info = np.iinfo(dtype)
-    if counts.size and (counts.min() < info.min or counts.max() > info.max):
-        raise _OutOfRange
-    return counts
+    return np.rint(x)
 
 
 def _integer_steps(ts: TimeSeries) -> np.ndarray | None:
