@@ -89,3 +89,60 @@ def test_candidates_below_the_acceptance_are_dropped():
     assert len(kept) <= len(every)
     assert all(e.extras["value"] >= 0.45 for e in kept)
     assert all(0.5 <= e.confidence <= 1.0 for e in kept)
+
+
+def _with_lead(seed: int, artifacts=("ecg",)):
+    return simulate_eeg(
+        32, 120, 256.0, artifacts=list(artifacts), rates={"ecg": 1.0}, ecg_lead=True, seed=seed
+    )
+
+
+def test_heartbeats_are_read_off_an_ecg_lead():
+    from neurolint.assess.rules_ecg import heartbeats
+
+    sim = _with_lead(103)
+    lead = sim.data.ch_names.index("ECG")
+    found = heartbeats(sim.data, lead)
+    true = sim.truth.arrays["ecg_lead_peaks"]
+    # Nearly every beat (MNE's detector may skip one after a change of rhythm), each
+    # within 10 ms, none invented.
+    gap = np.abs(found[:, None] - true[None]).min(axis=1)
+    assert len(found) >= 0.97 * len(true) and gap.max() <= 0.01 * sim.data.sampling_rate
+    # An EEG channel is no ECG: MNE finds no plausible heart rate there, or none at all.
+    noise = simulate_eeg(4, 60, 256.0, artifacts=None, seed=1).data
+    assert heartbeats(noise, 0) is None
+
+
+def test_with_a_lead_the_episode_is_read_at_the_beats():
+    sim = _with_lead(103)
+    beats = sim.truth.arrays["ecg_lead_peaks"]
+    eeg = np.arange(sim.data.n_channels - 1)
+    found = ecg_rule(sim.data, eeg, {}, beats=beats)
+    truth = sim.truth.events_of("ecg")
+    hit = [
+        e for e in found if any(min(e.offset, t.offset) - max(e.onset, t.onset) > 0 for t in truth)
+    ]
+    assert hit and len(hit) == len(found)
+    f = hit[0]
+    assert f.extras["feature"] == "beat_locked_z" and f.extras["value"] > f.extras["threshold"]
+    assert 40 <= f.extras["bpm"] <= 110
+
+
+def test_a_lead_on_clean_eeg_gives_no_ecg_episode():
+    # The heart beats throughout on the lead; its field never reaches this EEG.
+    for seed in (5, 6, 7):
+        sim = _with_lead(seed, artifacts=())
+        eeg = np.arange(sim.data.n_channels - 1)
+        beats = sim.truth.arrays["ecg_lead_peaks"]
+        assert len(beats) > 80
+        assert ecg_rule(sim.data, eeg, {}, beats=beats) == []
+
+
+def test_check_uses_an_ecg_lead_by_itself():
+    from neurolint import check
+
+    sim = _with_lead(103)
+    result = check(sim.data, detectors="rules")
+    ecg = [e for e in result.events if e.kind == "ecg"]
+    assert ecg and all(e.extras["feature"] == "beat_locked_z" for e in ecg)
+    assert "ECG" not in {c for e in result.events for c in e.channels}

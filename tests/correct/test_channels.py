@@ -36,6 +36,25 @@ def test_weights_equal_mne_interpolate_bads(eeg):
     np.testing.assert_allclose(ours, raw.get_data(), atol=1e-6 * np.abs(ours).max())
 
 
+def test_an_unplaced_extra_channel_does_not_stop_the_spline(eeg):
+    # One EEG channel without a position (an extra electrode) used to send every bad
+    # channel to the regression; the spline now runs from the placed channels, and the
+    # unplaced channel itself, if bad, goes to the regression.
+    from neurolint.core.channels import ChannelInfo
+
+    ts, truth = eeg
+    x = np.vstack([ts.get_data(), ts.get_data()[:1] + 1e-7])
+    x[5] = 0.0
+    info = ts.channels
+    pos = np.vstack([info.positions, np.full((1, 3), np.nan)])
+    extra = TimeSeries(x, ts.sampling_rate, ChannelInfo([*info.names, "X1"], "eeg", "V", pos))
+    step = ChannelRepair(bads=[ts.ch_names[5], "X1"]).fit(extra)
+    assert step.methods_[ts.ch_names[5]] == "spherical_spline"
+    assert step.methods_.get("X1", "regression") != "spherical_spline"
+    out = corrected_series(extra, [step]).get_data()
+    assert np.corrcoef(out[5], truth.clean.get_data()[5])[0, 1] > 0.9
+
+
 def _without_positions(ts, types="eeg"):
     from neurolint.core.channels import ChannelInfo
 

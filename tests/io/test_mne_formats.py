@@ -137,15 +137,22 @@ def test_edf_writer_streams_a_lazy_series_block_by_block(tmp_path, rng, monkeypa
     assert 0 < store.longest <= 2500  # blocks, not the recording
 
 
-def test_eye_channels_typed_eeg_are_typed_eog_by_name_except_in_fif(tmp_path, mixed_ts):
-    ts = mixed_ts.pick(["Fp1", "Cz", "EOG1"])
-    ts = TimeSeries(ts.get_data(), 250.0, ChannelInfo(["Fp1", "VEOG", "heog_l"], "eeg", "V"))
+def test_lead_channels_typed_eeg_are_typed_by_name_except_in_fif(tmp_path, rng):
+    names = ["Fp1", "VEOG", "heog_l", "EKG", "ECG2", "EMG1", "Cz"]
+    rows = (rng.standard_normal((len(names), 2500)) * 1e-5).astype(np.float32)
+    ts = TimeSeries(rows, 250.0, ChannelInfo(names, "eeg", "V"))
     back = nl.read(nl.write(ts, tmp_path / "x.edf"))
-    assert back.channels.types == ("eeg", "eog", "eog")
-    assert back.meta["inferred_types"] == {"VEOG": "eog", "heog_l": "eog"}
-    assert nl.read(tmp_path / "x.edf", infer_types=False).channels.types == ("eeg",) * 3
+    assert back.channels.types == ("eeg", "eog", "eog", "ecg", "ecg", "emg", "eeg")
+    assert back.meta["inferred_types"] == {
+        "VEOG": "eog",
+        "heog_l": "eog",
+        "EKG": "ecg",
+        "ECG2": "ecg",
+        "EMG1": "emg",
+    }
+    assert nl.read(tmp_path / "x.edf", infer_types=False).channels.types == ("eeg",) * 7
     # FIF stores types: a channel its writer called eeg stays eeg, whatever its name.
-    assert nl.read(nl.write(ts, tmp_path / "x_raw.fif")).channels.types == ("eeg",) * 3
+    assert nl.read(nl.write(ts, tmp_path / "x_raw.fif")).channels.types == ("eeg",) * 7
 
 
 def test_to_mne_of_an_mne_backed_view_is_lazy_and_exact(shared_data):

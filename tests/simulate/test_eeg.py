@@ -287,3 +287,16 @@ def test_write_simulation_refuses_to_overwrite_anything(tmp_path):
     assert (tmp_path / "x_events.tsv").read_text() == "keep"
     write_simulation(sim, tmp_path / "x.fif", overwrite=True)
     assert (tmp_path / "x_events.tsv").read_text() != "keep"
+
+
+def test_an_ecg_lead_leaves_the_eeg_as_it_was():
+    plain = simulate_eeg(16, 60, 256.0, seed=11)
+    led = simulate_eeg(16, 60, 256.0, seed=11, ecg_lead=True)
+    assert led.data.ch_names[-1] == "ECG" and led.data.channels.types[-1] == "ecg"
+    assert np.array_equal(led.data.get_data()[:-1], plain.data.get_data(), equal_nan=True)
+    assert led.truth.events == plain.truth.events
+    # The lead beats throughout, including at every beat whose field reaches the EEG.
+    lead = led.truth.arrays["ecg_lead_peaks"]
+    assert set(plain.truth.arrays["ecg_r_peaks"]) <= set(lead)
+    rr = np.diff(lead) / 256.0
+    assert len(lead) > 40 and rr.min() > 0.3 and rr.max() < 2.0

@@ -28,7 +28,7 @@ from .anomaly_features import (
     _subsample,
     anomaly_features,
 )
-from .base import Detection
+from .base import Detection, judged_channels, widened
 from .features import WindowFeatures, window_features
 
 _SCORE_ROWS = 65_536  # channel-windows per scoring task: bounded temporaries, shareable work
@@ -131,10 +131,13 @@ class _BaseAnomaly:
                 )
         memo = getattr(self, "_memo", None)
         if memo is not None and memo[0] is wf:
-            return memo[1], wf
-        feats = anomaly_features(wf)
-        self._memo = (wf, feats, None)
-        return feats, wf
+            return memo[1], memo[3]
+        # Only the channels EEG is judged on: an ECG lead's QRS complexes or an EOG's blinks
+        # are what those leads are for, and would also skew what "normal" is fitted to.
+        judged = wf.pick(judged_channels(ts.channels.types))
+        feats = anomaly_features(judged)
+        self._memo = (wf, feats, None, judged)
+        return feats, judged
 
     # -- model hooks (subclasses) -------------------------------------------------------------
     def _fit_model(self, rows: np.ndarray) -> None:
@@ -161,7 +164,7 @@ class _BaseAnomaly:
         memo = getattr(self, "_memo", None)
         if memo is not None and memo[1] is feats:
             # detect() on the recording just fitted reads these scores instead of rescoring.
-            self._memo = (memo[0], feats, z.reshape(feats.shape[:2]))
+            self._memo = (memo[0], feats, z.reshape(feats.shape[:2]), memo[3])
         if self.contamination == "auto":
             self.threshold_ = float(AUTO_THRESHOLDS[self._auto_key])
         else:
@@ -262,6 +265,7 @@ class _BaseAnomaly:
             ``"score"`` (max z over channels per window) and ``"times"`` (window onsets, s).
         """
         found = _to_detection(self.name, self.score(ts, features=features), ts)
+        found = widened(found, judged_channels(ts.channels.types))
         # The features and scores kept for this detect() are not needed after it: a fitted
         # detector should not hold an hour's channel-windows while check() runs the rest.
         self._memo = self._seen = None

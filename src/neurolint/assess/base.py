@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
 from ..core.findings import ChannelStatus, Finding
 
-__all__ = ["Detection", "window_starts"]
+__all__ = ["REFERENCE_TYPES", "SCALP_TYPES", "Detection", "judged_channels", "window_starts"]
+
+#: Channel types the EEG detectors judge: signals of the brain, compared with each other.
+SCALP_TYPES = ("eeg", "meg", "ecog", "seeg", "lfp")
+#: Reference leads of the eyes, heart and muscles. They look nothing like EEG (a blink on
+#: the EOG, a QRS complex on the ECG), so they are not judged against it: the rules only
+#: check that they carry a signal.
+REFERENCE_TYPES = ("eog", "ecg", "emg")
 
 
 @dataclass
@@ -59,3 +66,38 @@ def runs(mask: np.ndarray) -> Iterator[tuple[int, int]]:
     mask = np.asarray(mask, dtype=bool)
     edges = np.flatnonzero(np.diff(np.concatenate(([False], mask, [False])).astype(np.int8)))
     yield from zip(edges[0::2].tolist(), edges[1::2].tolist(), strict=True)
+
+
+def judged_channels(types: Sequence[str]) -> np.ndarray:
+    """Mask of the channels the EEG detectors judge.
+
+    Channels of :data:`SCALP_TYPES`; in a recording with none of them, every ``misc`` (an
+    untyped recording) or :data:`REFERENCE_TYPES` channel instead, so that the user's data
+    are still checked.
+
+    Parameters
+    ----------
+    types : sequence of str
+        Channel types, one per channel.
+
+    Returns
+    -------
+    numpy.ndarray
+        Boolean, one per channel.
+    """
+    types = list(types)
+    mask = np.array([t in SCALP_TYPES for t in types], bool)
+    if not mask.any():
+        mask = np.array([t == "misc" or t in REFERENCE_TYPES for t in types], bool)
+    return mask
+
+
+def widened(found: Detection, judged: np.ndarray) -> Detection:
+    """``found``, made on the ``judged`` channels only, with its quality matrix widened to
+    every channel (1, nothing found, on the others)."""
+    q = found.quality
+    if q is None or judged.all():
+        return found
+    full = np.ones((q.shape[0], len(judged)), np.float32)
+    full[:, judged] = q
+    return replace(found, quality=full)

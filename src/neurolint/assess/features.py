@@ -123,6 +123,15 @@ class WindowFeatures:
             self.starts[rows], self.length, self.sampling_rate, self.channels, values
         )
 
+    def pick(self, judged: np.ndarray) -> WindowFeatures:
+        """The channels where the boolean mask ``judged`` is true (same windows); a copy."""
+        judged = np.asarray(judged, bool)
+        if judged.all():
+            return self
+        names = tuple(n for n, keep in zip(self.channels, judged, strict=True) if keep)
+        values = {name: _read_only(value[:, judged]) for name, value in self.values.items()}
+        return WindowFeatures(self.starts, self.length, self.sampling_rate, names, values)
+
 
 def _read_only(a: np.ndarray) -> np.ndarray:
     a.flags.writeable = False

@@ -33,7 +33,7 @@ from ..core.errors import DataValueError, ParameterError
 from ..core.findings import Finding
 from ..core.threads import map_in_threads, n_workers, torch_threads
 from ..core.validate import check_positive
-from .base import Detection, runs
+from .base import Detection, judged_channels, runs, widened
 
 __all__ = [
     "KINDS",
@@ -426,6 +426,7 @@ class LearnedDetector:
         Parameters
         ----------
         ts : TimeSeries
+            The scale comes from the channels :meth:`detect` judges.
 
         Returns
         -------
@@ -433,6 +434,9 @@ class LearnedDetector:
             ``self``.
         """
         self._check(ts)
+        judged = judged_channels(ts.channels.types) if hasattr(ts, "channels") else None
+        if judged is not None and judged.any() and not judged.all():
+            ts = ts.pick(np.flatnonzero(judged))
         self.scale_ = robust_scale(ts)
         return self
 
@@ -498,15 +502,24 @@ class LearnedDetector:
         Parameters
         ----------
         ts : TimeSeries
+            Channels typed eeg, meg, ecog, seeg or lfp are judged
+            (:func:`~neurolint.assess.base.judged_channels`); EOG, ECG and EMG leads and
+            ``misc`` channels beside them are not (a QRS complex is not a pop).
 
         Returns
         -------
         Detection
             ``detector="learned"``; ``events`` per kind (channels above threshold,
             confidence = max probability); ``quality`` ``(n_segments, n_channels)`` =
-            1 - max artifact probability; ``window_duration`` = the hop (0.25 s).
+            1 - max artifact probability (1 on channels not judged); ``window_duration`` =
+            the hop (0.25 s).
         """
         grid = self._check(ts)
+        judged = judged_channels(ts.channels.types) if hasattr(ts, "channels") else np.ones(1, bool)
+        if not judged.any():
+            return Detection(detector="learned", window_duration=grid.hop)
+        if not judged.all():
+            return widened(self.detect(ts.pick(np.flatnonzero(judged))), judged)
         _, config = self._load()
         thresholds = self._thresholds(config)
         # Summarised chunk by chunk, not kept whole: memory bounded by the chunk size.

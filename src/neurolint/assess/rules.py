@@ -19,18 +19,15 @@ from ..core.errors import ParameterError
 from ..core.findings import ChannelStatus
 from ..core.timeseries import TimeSeries
 from ..core.validate import check_positive
-from .base import Detection
+from .base import REFERENCE_TYPES, Detection, judged_channels
 from .features import window_features
 from .rules_channels import CHANNEL_DEFAULTS, channel_rules
 from .rules_events import EVENT_DEFAULTS, event_rules
 
-__all__ = ["DEFAULT_THRESHOLDS", "EEG_LIKE", "RuleDetector"]
+__all__ = ["DEFAULT_THRESHOLDS", "RuleDetector"]
 
 #: Every threshold, by name; override any with ``RuleDetector(thresholds={...})``.
 DEFAULT_THRESHOLDS: dict[str, float] = {**CHANNEL_DEFAULTS, **EVENT_DEFAULTS}
-
-#: Channel types the rules judge.
-EEG_LIKE = ("eeg", "meg", "ecog", "seeg", "lfp", "eog")
 
 
 def _check_ts(ts: TimeSeries) -> TimeSeries:
@@ -131,7 +128,9 @@ class RuleDetector:
         Parameters
         ----------
         ts : TimeSeries
-            The recording; only channels typed eeg, meg, ecog, seeg, lfp or eog are judged.
+            The recording. Channels typed eeg, meg, ecog, seeg or lfp are judged
+            (:func:`~neurolint.assess.base.judged_channels`); EOG, ECG and EMG leads are
+            only checked for a missing or flat signal.
 
         Returns
         -------
@@ -149,14 +148,14 @@ class RuleDetector:
         else:
             feats = window_features(ts, window=window, hop=hop)
         line_freq = getattr(self, "line_freq_", None) or self._line_freq(feats)
-        usable = np.array([ty in EEG_LIKE for ty in ts.channels.types])
-        if ts.n_channels and not usable.any() and all(ty == "misc" for ty in ts.channels.types):
-            usable[:] = True  # untyped data: judge it as EEG-like
-        statuses, bad, _ = channel_rules(ts, feats, t, usable)
+        usable = judged_channels(ts.channels.types)
+        leads = np.array([ty in REFERENCE_TYPES for ty in ts.channels.types], bool) & ~usable
+        statuses, bad, _ = channel_rules(ts, feats, t, usable, leads=leads)
         good = usable & ~bad
-        events = (
-            event_rules(ts, feats, good, t, line_freq, n_jobs=self.n_jobs) if good.any() else []
-        )
+        events = []
+        if good.any():
+            beats = _lead_beats(ts, leads & ~bad)
+            events = event_rules(ts, feats, good, t, line_freq, n_jobs=self.n_jobs, beats=beats)
         quality = _quality(ts, events, statuses, window)
         return Detection(
             detector="rules",
@@ -166,6 +165,18 @@ class RuleDetector:
             window_duration=window,
             traces={"line_freq": line_freq},
         )
+
+
+def _lead_beats(ts: TimeSeries, leads: np.ndarray) -> np.ndarray | None:
+    """Heartbeats from the first ECG lead that has them, else ``None``."""
+    from .rules_ecg import heartbeats
+
+    for i in np.flatnonzero(leads):
+        if ts.channels.types[i] == "ecg":
+            beats = heartbeats(ts, int(i))
+            if beats is not None:
+                return beats
+    return None
 
 
 def _quality(ts: TimeSeries, events, statuses: list[ChannelStatus], window: float) -> np.ndarray:

@@ -122,14 +122,20 @@ def channel_rules(
     thresholds: dict[str, float],
     usable: np.ndarray,
     *,
+    leads: np.ndarray | None = None,
     k: int = 6,
 ) -> tuple[list[ChannelStatus], np.ndarray, dict[str, Any]]:
-    """Judge every channel; ``usable`` marks the channel types the rules apply to.
+    """Judge every channel; ``usable`` marks the channels every rule applies to.
+
+    ``leads`` marks reference leads (EOG, ECG, EMG) that only the dropout and flat-fraction
+    rules judge: their amplitude and content differ from the scalp's by nature, so the rules
+    that compare a channel with the others do not apply.
 
     Returns
     -------
     statuses : list of ChannelStatus
-        One per channel of ``ts``; channels not ``usable`` are ``good`` with no scores.
+        One per channel of ``ts``; channels neither ``usable`` nor ``leads`` are ``good``
+        with no scores.
     bad : numpy.ndarray
         Boolean mask of bad channels.
     info : dict
@@ -148,7 +154,8 @@ def channel_rules(
         scores[ch][name] = float(value)
 
     use = np.flatnonzero(usable)
-    if len(use) == 0:
+    lead_idx = np.flatnonzero(leads) if leads is not None else np.zeros(0, np.int64)
+    if len(use) == 0 and len(lead_idx) == 0:
         return (
             [ChannelStatus(n, ty) for n, ty in zip(ts.ch_names, ts.channels.types, strict=False)],
             np.zeros(n_ch, bool),
@@ -158,17 +165,15 @@ def channel_rules(
     hf = np.sqrt(np.median(feats["hf_power"][keep], axis=0).astype(np.float64))
     flat_frac = np.median(feats["flat_frac"][keep], axis=0)
     missing = (feats["nan_frac"] + feats["zero_frac"]).mean(axis=0)
-    ref = float(np.median(rms[use])) or 1e-30
+    ref = (float(np.median(rms[use])) if len(use) else 1.0) or 1e-30
     rms_ratio = rms / ref
-    for ch in use:
-        scores[ch].update(
-            rms_ratio=float(rms_ratio[ch]),
-            flat_frac=float(flat_frac[ch]),
-            dropout_frac=float(missing[ch]),
-        )
+    for ch in np.concatenate([use, lead_idx]):
+        if usable[ch]:
+            scores[ch]["rms_ratio"] = float(rms_ratio[ch])
+        scores[ch].update(flat_frac=float(flat_frac[ch]), dropout_frac=float(missing[ch]))
         if missing[ch] > t["dropout_frac"]:
             flag(ch, "flat", "dropout_frac", missing[ch], t["dropout_frac"])
-        if rms_ratio[ch] < t["flat_ratio"]:
+        if usable[ch] and rms_ratio[ch] < t["flat_ratio"]:
             flag(ch, "flat", "rms_ratio", rms_ratio[ch], t["flat_ratio"])
         if flat_frac[ch] > t["flat_frac"]:
             flag(ch, "flat", "flat_frac", flat_frac[ch], t["flat_frac"])

@@ -26,7 +26,7 @@ from ..core.timeseries import TimeSeries
 from ._stats import row_median, row_nanmedian, zero_phase
 from .base import runs
 
-__all__ = ["ACCEPT", "ECG_DEFAULTS", "accept_probability", "ecg_rule"]
+__all__ = ["ACCEPT", "ECG_DEFAULTS", "accept_probability", "ecg_rule", "heartbeats"]
 
 ECG_DEFAULTS: dict[str, float] = {
     "ecg_z": 4.0,  # comb z-score of a candidate episode
@@ -36,6 +36,10 @@ ECG_DEFAULTS: dict[str, float] = {
     "ecg_min_s": 6.0,
     "ecg_teeth": 5,  # comb half-width in beats
     "ecg_bridge_s": 4.0,  # lulls shorter than this inside an episode are bridged
+    # With an ECG lead: the sum at the known beats (a z-score) over 2 x 8 + 1 beats. Chosen
+    # on training seeds 200-247 with simulate_eeg(ecg_lead=True) (see tune_ecg_lead).
+    "ecg_lead_z": 3.0,
+    "ecg_lead_teeth": 8,
 }
 
 #: Logistic acceptance of a candidate: weights of (peak comb z, mean comb z, log duration
@@ -57,10 +61,15 @@ def _beat(sfreq: float) -> np.ndarray:
 
 def _pattern(ts: TimeSeries, channels: np.ndarray) -> np.ndarray:
     pos = ts.channels.subset(channels).positions
-    if pos is None or not np.isfinite(pos).all():
+    known = np.zeros(len(channels), bool) if pos is None else np.isfinite(pos).all(axis=1)
+    if pos is None or known.sum() < 4:
         return np.ones(len(channels))
-    d = np.linalg.norm(pos - _SOURCE, axis=1)
-    return np.exp(-(d - d.min()) / 0.08)
+    d = np.linalg.norm(pos[known] - _SOURCE, axis=1)
+    # An unplaced channel gets the placed channels' median weight: unknown, not absent.
+    a = np.full(len(channels), 0.0)
+    a[known] = np.exp(-(d - d.min()) / 0.08)
+    a[~known] = np.median(a[known])
+    return a
 
 
 def _read(ts, channels, start, stop, margin):
@@ -120,6 +129,7 @@ def ecg_rule(
     channels: np.ndarray,
     thresholds: dict[str, float],
     *,
+    beats: np.ndarray | None = None,
     chunk_s: float = 30.0,
 ) -> list[Finding]:
     """ECG episodes on ``channels`` (indices) of ``ts``; see the module docstring.
@@ -135,7 +145,13 @@ def ecg_rule(
         every candidate), ``ecg_edge`` (an accepted episode spans where the comb z stays
         above this share of its peak; 0 keeps the candidate's span), ``ecg_min_s``
         (shortest candidate, s), ``ecg_teeth`` (comb half-width, beats) and ``ecg_bridge_s``
-        (longest lull bridged, s); missing keys take :data:`ECG_DEFAULTS`.
+        (longest lull bridged, s); missing keys take :data:`ECG_DEFAULTS`. With
+        ``beats``, ``ecg_lead_z`` replaces ``ecg_z`` and the acceptance, and
+        ``ecg_lead_teeth`` the comb's half-width.
+    beats : ndarray of int | None
+        Sample of every heartbeat, from a recorded ECG lead (:func:`heartbeats`). The
+        component is then read at the beats instead of along the comb of every period.
+        default: ``None``.
     chunk_s : float, default: 30.0
         Seconds per chunk (memory bound).
 
@@ -193,19 +209,17 @@ def ecg_rule(
     e = np.clip((e - med) / (1.4826 * np.median(np.abs(e[usable] - med)) + 1e-30), -_CLIP, _CLIP)
     e[~usable] = 0
     rate = sfreq / b  # bins per second: b samples each, not exactly BIN_S at every rate
-    periods = np.arange(round(0.55 * rate), round(1.6 * rate) + 1)
     teeth = max(1, int(t["ecg_teeth"]))
-    pad = teeth * periods[-1]
-    ep = np.pad(e, pad)
-    best = np.full(n_bins, -np.inf)
-    best_p = np.zeros(n_bins)
-    for p in periods:
-        s = sum(ep[pad + k * p : pad + k * p + n_bins] for k in range(-teeth, teeth + 1))
-        s = s / np.sqrt(2 * teeth + 1)
-        m = s > best
-        best[m], best_p[m] = s[m], p
+    locked = beats is not None and len(beats) > 2 * int(t["ecg_lead_teeth"])
+    if locked:
+        teeth = max(1, int(t["ecg_lead_teeth"]))
+        best, best_p = _at_beats(e, usable, np.asarray(beats) // b, teeth)
+        level = t["ecg_lead_z"]
+    else:
+        best, best_p = _comb(e, rate, teeth)
+        level = t["ecg_z"]
     score = maximum_filter1d(best, round(rate))
-    active = score > t["ecg_z"]
+    active = score > level
     for a0, z0 in runs(~active):
         if a0 > 0 and z0 < n_bins and (z0 - a0) / rate < t["ecg_bridge_s"]:
             active[a0:z0] = True
@@ -217,19 +231,23 @@ def ecg_rule(
         if seconds < t["ecg_min_s"]:
             continue
         peak, mean = float(best[a0:z0].max()), float(score[a0:z0].mean())
-        p = accept_probability(peak, mean, seconds)
+        # Known beats need no acceptance: the comb's chance peaks come from searching
+        # every period and phase, which reading at the beats does not do.
+        p = 1.0 if locked else accept_probability(peak, mean, seconds)
         if p < t["ecg_p"]:
             continue
         # The period where the comb peaks (on the beats), not between beats where any
         # period scores a chance tooth or two.
         on_beats = best[a0:z0] >= score[a0:z0] - 1e-9
         bpm = float(60.0 / (np.median(best_p[a0:z0][on_beats]) / rate))
-        # 0.5 at the acceptance threshold, towards 1 at certainty.
-        conf = 0.5 + 0.5 * (p - t["ecg_p"]) / max(1.0 - t["ecg_p"], 1e-9)
+        if locked:  # 0.5 at the threshold, 1 at twice it
+            conf = 0.5 + 0.5 * (mean - level) / level
+        else:  # 0.5 at the acceptance threshold, towards 1 at certainty
+            conf = 0.5 + 0.5 * (p - t["ecg_p"]) / max(1.0 - t["ecg_p"], 1e-9)
         # A strong episode's comb stays above the candidate level for a few beats past its
         # ends (a partial comb still sums several beats): its edges are where the score
         # falls below a share of its peak.
-        held = np.flatnonzero(score[a0:z0] >= max(t["ecg_z"], t["ecg_edge"] * peak))
+        held = np.flatnonzero(score[a0:z0] >= max(level, t["ecg_edge"] * peak))
         a0, z0 = a0 + int(held[0]), a0 + int(held[-1]) + 1
         out.append(
             Finding(
@@ -239,18 +257,102 @@ def ecg_rule(
                 channels=chans,
                 confidence=float(np.clip(conf, 0.5, 1.0)),
                 detector="rules",
-                extras={
-                    "feature": "ecg_probability",
-                    "value": p,
-                    "threshold": float(t["ecg_p"]),
-                    "comb_z": peak,
-                    "comb_z_mean": mean,
-                    "comb_z_threshold": float(t["ecg_z"]),
-                    "bpm": bpm,
-                },
+                extras=(
+                    {
+                        "feature": "beat_locked_z",
+                        "value": mean,
+                        "threshold": float(level),
+                        "beat_locked_z_peak": peak,
+                        "bpm": bpm,
+                    }
+                    if locked
+                    else {
+                        "feature": "ecg_probability",
+                        "value": p,
+                        "threshold": float(t["ecg_p"]),
+                        "comb_z": peak,
+                        "comb_z_mean": mean,
+                        "comb_z_threshold": float(level),
+                        "bpm": bpm,
+                    }
+                ),
             )
         )
     return out
+
+
+def _comb(e: np.ndarray, rate: float, teeth: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per bin, the best comb sum over every period (a z-score) and that period (bins)."""
+    n_bins = len(e)
+    periods = np.arange(round(0.55 * rate), round(1.6 * rate) + 1)
+    pad = teeth * periods[-1]
+    ep = np.pad(e, pad)
+    best = np.full(n_bins, -np.inf)
+    best_p = np.zeros(n_bins)
+    for p in periods:
+        s = sum(ep[pad + k * p : pad + k * p + n_bins] for k in range(-teeth, teeth + 1))
+        s = s / np.sqrt(2 * teeth + 1)
+        m = s > best
+        best[m], best_p[m] = s[m], p
+    return best, best_p
+
+
+def _at_beats(
+    e: np.ndarray, usable: np.ndarray, at: np.ndarray, teeth: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per bin, the sum of ``e`` at the ``2 teeth + 1`` beats around it (a z-score), and the
+    beat interval there (bins); bins before the first or after the last beat score 0.
+
+    ``at`` holds each beat's bin. A beat on unusable bins counts 0, as in the comb.
+    """
+    n_bins = len(e)
+    at = np.unique(at[(at >= 0) & (at < n_bins)])
+    v = np.where(usable[at], e[at], 0.0)
+    width = 2 * teeth + 1
+    s = np.convolve(v, np.ones(width), mode="same") / np.sqrt(width)
+    interval = np.gradient(at.astype(np.float64)) if len(at) > 1 else np.ones(len(at))
+    # Each bin takes the beat nearest to it.
+    mid = (at[1:] + at[:-1]) / 2
+    nearest = np.searchsorted(mid, np.arange(n_bins))
+    best, best_p = s[nearest], interval[nearest]
+    outside = (np.arange(n_bins) < at[0]) | (np.arange(n_bins) > at[-1])
+    best[outside] = 0.0
+    return best, best_p
+
+
+def heartbeats(ts: TimeSeries, lead: int) -> np.ndarray | None:
+    """Samples of the R peaks on ECG lead ``lead`` of ``ts``, by MNE's ``find_ecg_events``.
+
+    Parameters
+    ----------
+    ts : TimeSeries
+    lead : int
+        Index of a channel recording the ECG.
+
+    Returns
+    -------
+    ndarray of int64 | None
+        Sorted R-peak samples, or ``None`` where they do not look like a heart: a median
+        beat interval outside 0.33-2 s, or fewer than 80% of the intervals within 20% of
+        the one before (MNE's detector also finds "beats" in noise, at random intervals).
+    """
+    import mne
+
+    sfreq = ts.sampling_rate
+    x = np.nan_to_num(ts.get_data(channels=[lead]).astype(np.float64))
+    if ts.n_times < 10 * sfreq or not np.ptp(x):
+        return None
+    info = mne.create_info(["ECG"], sfreq, ["ecg"])
+    raw = mne.io.RawArray(x, info, verbose="error")
+    events, _, _ = mne.preprocessing.find_ecg_events(raw, ch_name="ECG", verbose="error")
+    peaks = np.unique(events[:, 0].astype(np.int64) - raw.first_samp)
+    if len(peaks) < 5:
+        return None
+    rr = np.diff(peaks) / sfreq
+    steady = np.abs(np.diff(rr)) <= 0.2 * rr[:-1]
+    if not 0.33 <= float(np.median(rr)) <= 2.0 or steady.mean() < 0.8:
+        return None
+    return peaks
 
 
 def accept_probability(peak: float, mean: float, seconds: float) -> float:

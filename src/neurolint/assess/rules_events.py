@@ -419,14 +419,20 @@ def _frontal_sets(pos, names, types):
         for i, (n, ty) in enumerate(zip(upper, types, strict=True))
         if ty == "eog" or n.startswith("FP")
     ]
-    if pos is None or not np.isfinite(pos).all():
+    # Channels without a position (an unplaced extra electrode) take no part; the others
+    # still define the front, back and sides.
+    known = np.zeros(len(names), bool) if pos is None else np.isfinite(pos).all(axis=1)
+    if pos is None or known.sum() < 4:
         return eog, [], [], []
-    y = pos[:, 1]
-    front = list(np.flatnonzero(y >= y.max() - 0.015)) or eog
-    back = list(np.flatnonzero((y < y.max() - 0.035) & (y > y.max() - 0.07)))
-    x = pos[:, 0]
-    left = list(np.flatnonzero((x < -0.035) & (y > 0.0)))
-    right = list(np.flatnonzero((x > 0.035) & (y > 0.0)))
+    # NaN compares false, so unplaced channels fall in no set.
+    x = np.where(known, pos[:, 0], np.nan)
+    y = np.where(known, pos[:, 1], np.nan)
+    top = np.nanmax(y)
+    with np.errstate(invalid="ignore"):
+        front = list(np.flatnonzero(y >= top - 0.015)) or eog
+        back = list(np.flatnonzero((y < top - 0.035) & (y > top - 0.07)))
+        left = list(np.flatnonzero((x < -0.035) & (y > 0.0)))
+        right = list(np.flatnonzero((x > 0.035) & (y > 0.0)))
     return front, back, left, right
 
 
@@ -619,6 +625,7 @@ def event_rules(
     *,
     segment_s: float = SEGMENT_S,
     n_jobs: int | None = None,
+    beats: np.ndarray | None = None,
 ) -> list[Finding]:
     """All event rules on the ``good`` channels (boolean mask) of ``ts``.
 
@@ -628,7 +635,7 @@ def event_rules(
     and slow spread) are those of the segment, which also follows slow changes over a long
     recording. Findings are cut to their segment and pieces meeting at a boundary joined.
     ``n_jobs`` segments run side by side (``-1``: one per core; memory grows by a segment
-    per thread).
+    per thread). ``beats`` (samples of heartbeats from an ECG lead) go to the ECG rule.
     """
     t = thresholds
     idx = np.flatnonzero(good)
@@ -658,5 +665,5 @@ def event_rules(
         pieces = [e for part in found for e in part]
         cuts = [a / sfreq for a in starts[1:]]
     events = _join(pieces, cuts)
-    events += _line_rule(feats, t, ts.ch_names, good, line_freq) + ecg_rule(ts, idx, t)
+    events += _line_rule(feats, t, ts.ch_names, good, line_freq) + ecg_rule(ts, idx, t, beats=beats)
     return sorted(events, key=lambda e: (e.onset, e.kind))

@@ -23,6 +23,7 @@ import numpy as np
 
 from ..core.errors import InputNotFoundError, ParameterError, SidecarError
 from ..core.findings import Finding
+from .base import judged_channels
 from .learned import (
     KINDS,
     N_NEIGHBOURS,
@@ -113,6 +114,10 @@ class _Recording:
     """One training recording prepared to the input spec, with its segment labels."""
 
     def __init__(self, ts: Any, events: Sequence[Finding], k: int = N_NEIGHBOURS) -> None:
+        # The channels the detector judges (EOG/ECG/EMG leads are not EEG to learn from).
+        judged = judged_channels(ts.channels.types)
+        if judged.any() and not judged.all():
+            ts = ts.pick(np.flatnonzero(judged))
         grid = _grid(float(ts.sampling_rate))
         x, miss = prepare(ts.get_data(), grid, robust_scale(ts))
         n_seg = x.shape[1] // SEGMENT

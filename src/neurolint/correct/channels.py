@@ -53,8 +53,8 @@ class ChannelRepair(Step):
         Channels to repair. default: ``None`` (the bad channels of the ``qc`` given to
         :meth:`fit`).
     method : {"auto", "spline", "regression"}
-        ``"auto"`` uses splines for EEG channels when every EEG channel has a position, and
-        the regression otherwise. default: ``"auto"``.
+        ``"auto"`` uses splines for EEG channels with a position (interpolated from the
+        good EEG channels that have one), and the regression otherwise. default: ``"auto"``.
 
     Attributes
     ----------
@@ -157,16 +157,22 @@ class ChannelRepair(Step):
         if self.method == "regression":
             return [], []
         names, types = list(ts.ch_names), ts.channels.types
-        bad = [names.index(b) for b in wanted if types[names.index(b)] in _EEG]
-        good = [i for i, t in enumerate(types) if t in _EEG and i not in bad_set]
         pos = ts.channels.positions
-        if not bad or pos is None or not np.isfinite(pos[bad + good]).all() or len(good) < 4:
+        placed = np.zeros(len(names), bool) if pos is None else np.isfinite(pos).all(axis=1)
+        bad = [names.index(b) for b in wanted if types[names.index(b)] in _EEG]
+        # An unplaced good channel is left out of the spline's sources; an unplaced bad
+        # one goes to the regression (below) instead of stopping the spline for all.
+        peers = [i for i, t in enumerate(types) if t in _EEG and i not in bad_set]
+        good = [i for i in peers if placed[i]]
+        if self.method != "spline" and len(good) >= 4:
+            bad = [i for i in bad if placed[i]]
+        if not bad or pos is None or not placed[bad].all() or len(good) < 4:
             if bad and self.method == "spline":
                 why = (
                     "channel positions are missing: spherical-spline repair needs a montage "
                     "(set one, or read a file that has electrode positions)"
-                    if len(good) >= 4
-                    else f"only {len(good)} good EEG channels: too few to interpolate from"
+                    if len(peers) >= 4
+                    else f"only {len(peers)} good EEG channels: too few to interpolate from"
                 )
                 for i in bad:
                     self.not_repaired_[names[i]] = why

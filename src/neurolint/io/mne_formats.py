@@ -18,8 +18,13 @@ logger = logging.getLogger("neurolint")
 
 # MNE's warnings that mean data are missing: refuse rather than read less than the file claims.
 _TRUNCATION_HINTS = ("does not match the file size", "truncated", "incomplete")
-# EOG, EOG1, VEOG, HEOG, EOGL, ...: electro-oculogram channels by their usual names.
-_EOG_NAME = re.compile(r"^[VH]?EOG", re.IGNORECASE)
+# Reference leads by their usual names: EOG, EOG1, VEOG, HEOG, EOGL, ... (eyes); ECG, EKG,
+# ECG1, ... (heart); EMG, EMG1, ... (muscle).
+_LEAD_NAMES = (
+    (re.compile(r"^[VH]?EOG", re.IGNORECASE), "eog"),
+    (re.compile(r"^(ECG|EKG)", re.IGNORECASE), "ecg"),
+    (re.compile(r"^EMG", re.IGNORECASE), "emg"),
+)
 
 
 def check_edf_size(path: Path) -> None:
@@ -57,10 +62,11 @@ def read_mne(path: Path, *, infer_types: bool = True, **options: Any) -> TimeSer
 
     EDF/BDF labels such as ``"EEG Fp1"`` give type and name (MNE's ``infer_types``) unless
     ``infer_types=False``; with it, channels of any format but FIF that MNE calls ``eeg``
-    and whose names are those of eye channels (``EOG1``, ``VEOG``, ``HEOG``, ...) are typed
-    ``eog``, so that they are not cleaned or interpolated as scalp EEG (many EEGLAB and
-    BrainVision files store no types; FIF files do, and are trusted). The retyped channels
-    are listed in ``meta["inferred_types"]``. Warnings MNE raises while reading are kept in
+    and whose names are those of eye, heart or muscle leads (``EOG1``, ``VEOG``, ``HEOG``,
+    ``ECG``, ``EKG``, ``EMG1``, ...) are typed ``eog``, ``ecg`` or ``emg``, so that they are
+    neither judged, cleaned nor interpolated as scalp EEG (many EEGLAB and BrainVision files
+    store no types; FIF files do, and are trusted). The retyped channels are listed in
+    ``meta["inferred_types"]``. Warnings MNE raises while reading are kept in
     ``meta`` and logged; those that mean missing data become errors.
     """
     import mne
@@ -80,24 +86,26 @@ def read_mne(path: Path, *, infer_types: bool = True, **options: Any) -> TimeSer
     from ..integrations.mne import from_mne
 
     fmt = {".edf": "edf", ".bdf": "bdf", ".fif": "fif", ".gz": "fif"}.get(suffix, "mne")
-    inferred = _eog_by_name(raw) if infer_types and fmt != "fif" else {}
+    inferred = _leads_by_name(raw) if infer_types and fmt != "fif" else {}
     if inferred:
         raw.set_channel_types(inferred, verbose="error")
-        logger.info("%s: typed as eog by name: %s", path.name, ", ".join(inferred))
+        named = ", ".join(f"{n} ({t})" for n, t in inferred.items())
+        logger.info("%s: typed by name: %s", path.name, named)
     return from_mne(
         raw, source=str(path), meta={"format": fmt, "reader": type(raw).__name__,
                                      "reader_warnings": messages, "inferred_types": inferred}
     )  # fmt: skip
 
 
-def _eog_by_name(raw: Any) -> dict[str, str]:
-    """``{name: "eog"}`` for the ``eeg`` channels of ``raw`` named like eye channels."""
-    types = raw.get_channel_types()
-    return {
-        n: "eog"
-        for n, t in zip(raw.ch_names, types, strict=True)
-        if t == "eeg" and _EOG_NAME.match(n)
-    }
+def _leads_by_name(raw: Any) -> dict[str, str]:
+    """``{name: type}`` for the ``eeg`` channels of ``raw`` named like reference leads."""
+    out = {}
+    for name, kind in zip(raw.ch_names, raw.get_channel_types(), strict=True):
+        if kind == "eeg":
+            lead = next((t for pattern, t in _LEAD_NAMES if pattern.match(name)), None)
+            if lead is not None:
+                out[name] = lead
+    return out
 
 
 def write_fif(ts: TimeSeries, path: Path, *, overwrite: bool = False, **_: Any) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -11,6 +12,7 @@ from ..core.errors import ParameterError
 from ..core.findings import ChannelStatus
 from ..core.timeseries import TimeSeries
 from ..core.validate import check_option, check_positive
+from ._heartbeat import beat_train
 from ._truth import GroundTruth, Simulation
 from .artifacts import ARTIFACT_KINDS, inject_artifacts
 
@@ -96,6 +98,7 @@ def simulate_eeg(
     background_rms: float = 10e-6,
     alpha_amplitude: float = 10e-6,
     theta_amplitude: float = 4e-6,
+    ecg_lead: bool = False,
     seed: int = 0,
 ) -> Simulation:
     """Simulate EEG in volts with logged artifacts of every kind, and its clean counterpart.
@@ -132,6 +135,11 @@ def simulate_eeg(
         What dropped samples read as. default: ``"random"`` (each gap NaN or zero).
     background_rms, alpha_amplitude, theta_amplitude : float
         Volts. defaults: 10 µV, 10 µV (most posterior channel), 4 µV (Fz area).
+    ecg_lead : bool
+        Also record the heart on a last channel ``ECG`` (type ``ecg``, no position, about
+        1 mV): it beats throughout, while its field reaches the EEG only in the ``ecg``
+        episodes (whose R peaks it shares). Drawn from a random stream of its own, so the EEG
+        and truth of a seed are the same with or without it. default: ``False``.
     seed : int
         Random seed; the same seed gives identical data and truth. default: 0.
 
@@ -140,7 +148,8 @@ def simulate_eeg(
     Simulation
         ``data`` (float32 :class:`~neurolint.core.timeseries.TimeSeries`, type ``eeg``, units
         ``V``, positions in metres) and ``truth`` (:class:`GroundTruth` with ``clean`` the
-        artifact-free EEG, ``events``, ``channels`` and ``arrays["ecg_r_peaks"]``).
+        artifact-free EEG, ``events``, ``channels`` and ``arrays["ecg_r_peaks"]``; with
+        ``ecg_lead``, also ``arrays["ecg_lead_peaks"]``, every beat on the lead).
     """
     params = {
         "n_channels": int(n_channels),
@@ -155,6 +164,7 @@ def simulate_eeg(
         "background_rms": background_rms,
         "alpha_amplitude": alpha_amplitude,
         "theta_amplitude": theta_amplitude,
+        "ecg_lead": bool(ecg_lead),
         "seed": int(seed),
     }
     sfreq = check_positive("sampling_rate", sampling_rate)
@@ -190,7 +200,14 @@ def simulate_eeg(
         ChannelStatus(name, "eeg", "bad" if faults.get(name) else "good", faults.get(name, ()))
         for name in names
     ]
-    info = ChannelInfo(names, "eeg", "V", pos)
+    types = ["eeg"] * n_channels
+    if ecg_lead:
+        lead, arrays["ecg_lead_peaks"] = _ecg_lead(arrays["ecg_r_peaks"], n, sfreq, seed)
+        data, clean = np.vstack([data, lead]), np.vstack([clean, lead])
+        names, types = [*names, "ECG"], [*types, "ecg"]
+        pos = np.vstack([pos, np.full((1, 3), np.nan)])
+        statuses.append(ChannelStatus("ECG", "ecg"))
+    info = ChannelInfo(names, types, "V", pos)
     meta = {"simulated": "eeg", "seed": int(seed)}
     ts = TimeSeries(data, sfreq, info, modality="eeg", meta=meta)
     truth = GroundTruth(
@@ -203,6 +220,35 @@ def simulate_eeg(
         extras=extras,
     )
     return Simulation(ts, truth)
+
+
+def _ecg_lead(
+    r_peaks: np.ndarray, n: int, sfreq: float, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """An ECG lead beating throughout: the episodes' own R peaks, and beats evenly spread
+    (2% jitter) between them and towards the ends at the episodes' median rate (50-90 bpm
+    without episodes), drawn from a random stream of the lead's own (``(seed, 1)``)."""
+    rng = np.random.default_rng((int(seed), 1))
+    known = np.unique(np.asarray(r_peaks, np.int64))
+    rr = sfreq * 60.0 / rng.uniform(50, 90)
+    steps = np.diff(known)
+    if (steps < 2 * sfreq).any():  # between episodes, the heart keeps to their typical rate
+        rr = float(np.median(steps[steps < 2 * sfreq]))
+    first = known[0] if len(known) else round(rng.uniform(0.1, 0.5) * sfreq)
+    start = first - rr * np.arange(int(first // rr) + 1)[::-1]
+    last = max(known[-1] if len(known) else first, start[-1])
+    end = last + rr * np.arange(1, int((n - 0.4 * sfreq - last) // rr) + 1)
+    anchors = np.unique(np.concatenate([start, known, end]).round().astype(np.int64))
+    beats = [anchors]
+    for prev, nxt in itertools.pairwise(anchors):
+        count = round((nxt - prev) / rr)
+        if count >= 2:  # a gap between episodes: fill it on the rhythm
+            inside = prev + (nxt - prev) * np.arange(1, count) / count
+            beats.append(np.round(inside * (1 + 0.02 * rng.standard_normal(count - 1) / count)))
+    peaks = np.unique(np.concatenate(beats).astype(np.int64))
+    peaks = peaks[(peaks >= 0) & (peaks < n)]
+    noise = 10e-6 * rng.standard_normal(n)
+    return (1e-3 * beat_train(peaks, n, sfreq) + noise).astype(np.float32), peaks
 
 
 def _artifact_kinds(artifacts: str | Sequence[str] | None) -> tuple[str, ...]:

@@ -60,6 +60,7 @@ class DetectMethod:
     covers: tuple[str, ...]  # finding kinds it is meant to find (events and channel faults)
     names_kinds: bool  # whether its events carry the kind (else generic)
     source: str = ""
+    ecg_lead: bool = False  # sees the recordings with an ECG lead added (same EEG)
 
 
 def methods(seed: int = 0) -> list[DetectMethod]:
@@ -171,6 +172,16 @@ def ours() -> list[DetectMethod]:
             True,
             "neurolint check(): rules + learned, merged",
         ),
+        DetectMethod(
+            "neurolint.check, with an ECG lead",
+            _check_with("rules,learned"),
+            "ours",
+            every,
+            True,
+            "neurolint check() on the same recordings plus a recorded ECG channel "
+            "(simulate_eeg(ecg_lead=True): identical EEG, the heart beating throughout)",
+            ecg_lead=True,
+        ),
     ]
 
 
@@ -191,6 +202,13 @@ def recordings(seeds: Sequence[int]) -> list:
         simulate_eeg(n, duration, sfreq, seed=s)
         for s, (n, sfreq, duration) in zip(seeds, itertools.cycle(LAYOUTS), strict=False)
     ]
+
+
+def lead_added(sim):
+    """The simulation ``sim`` again with an ECG lead (identical EEG and truth otherwise)."""
+    from ...simulate import simulate_eeg
+
+    return simulate_eeg(**{**sim.truth.params, "ecg_lead": True})
 
 
 def merge_close(events: Sequence[Finding], gap: float = MERGE_GAP) -> list[Finding]:
@@ -322,11 +340,15 @@ def run(quick: bool = False, seed: int = 0, *, debug: bool = False) -> BenchResu
             *[f"F1_{k}" for k in TIMED_KINDS],
         ],
     )
+    with_lead: list = []
     for method in methods(seed):
+        if method.ecg_lead and not with_lead:
+            with_lead = [lead_added(s) for s in sims]
+        cases = with_lead if method.ecg_lead else sims
         row = run_method(
             method.name,
-            lambda method=method: [method.detect(s.data) for s in sims],
-            partial(evaluate, method, sims),
+            lambda method=method, cases=cases: [method.detect(s.data) for s in cases],
+            partial(evaluate, method, cases),
             kind=method.kind,
             source=method.source,
             debug=debug,
