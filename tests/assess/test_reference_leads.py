@@ -90,3 +90,16 @@ def test_an_unplaced_extra_channel_leaves_the_positional_rules_working(kind):
     found = [e for e in RuleDetector().detect(ts).events if e.kind == kind]
     m = match_events(truth, found)
     assert truth and m.recall >= 0.75 and m.precision >= 0.75
+
+
+def test_the_real_recordings_eog_leads_are_not_judged_as_eeg(shared_data):
+    import neurolint as nl
+
+    ts = nl.read(shared_data / "eeg" / "eeglab_data.set")
+    assert ts.meta["inferred_types"] == {"EOG1": "eog", "EOG2": "eog"}
+    result = check(ts, detectors="rules,learned")
+    status = {c.name: c for c in result.channels}
+    for lead in ("EOG1", "EOG2"):
+        assert not status[lead].is_bad
+        assert set(status[lead].scores) == {"rules.flat_frac", "rules.dropout_frac"}
+    assert not [e for e in result.events if {"EOG1", "EOG2"} & set(e.channels)]
