@@ -146,3 +146,17 @@ def test_check_uses_an_ecg_lead_by_itself():
     ecg = [e for e in result.events if e.kind == "ecg"]
     assert ecg and all(e.extras["feature"] == "beat_locked_z" for e in ecg)
     assert "ECG" not in {c for e in result.events for c in e.channels}
+
+
+def test_heartbeats_are_found_chunk_by_chunk_without_doubles_at_the_seams():
+    from neurolint.assess.rules_ecg import heartbeats
+
+    sim = _with_lead(104)
+    lead = sim.data.ch_names.index("ECG")
+    true = sim.truth.arrays["ecg_lead_peaks"]
+    sfreq = sim.data.sampling_rate
+    for chunk_s in (25.0, 1000.0):  # five chunks, or one
+        found = heartbeats(sim.data, lead, chunk_s=chunk_s)
+        gap = np.abs(found[:, None] - true[None]).min(axis=1)
+        assert len(found) >= 0.97 * len(true) and gap.max() <= 0.01 * sfreq
+        assert np.diff(found).min() > 0.3 * sfreq  # no beat found twice

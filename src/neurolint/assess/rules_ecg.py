@@ -320,7 +320,7 @@ def _at_beats(
     return best, best_p
 
 
-def heartbeats(ts: TimeSeries, lead: int) -> np.ndarray | None:
+def heartbeats(ts: TimeSeries, lead: int, *, chunk_s: float = 300.0) -> np.ndarray | None:
     """Samples of the R peaks on ECG lead ``lead`` of ``ts``, by MNE's ``find_ecg_events``.
 
     Parameters
@@ -328,6 +328,10 @@ def heartbeats(ts: TimeSeries, lead: int) -> np.ndarray | None:
     ts : TimeSeries
     lead : int
         Index of a channel recording the ECG.
+    chunk_s : float, default: 300.0
+        The lead is read and searched in chunks of this many seconds (with 10 s of margin a
+        side, peaks kept in the chunk's own span), so memory does not grow with the
+        recording.
 
     Returns
     -------
@@ -336,16 +340,18 @@ def heartbeats(ts: TimeSeries, lead: int) -> np.ndarray | None:
         beat interval outside 0.33-2 s, or fewer than 80% of the intervals within 20% of
         the one before (MNE's detector also finds "beats" in noise, at random intervals).
     """
-    import mne
-
     sfreq = ts.sampling_rate
-    x = np.nan_to_num(ts.get_data(channels=[lead]).astype(np.float64))
-    if ts.n_times < 10 * sfreq or not np.ptp(x):
+    if ts.n_times < 10 * sfreq:
         return None
-    info = mne.create_info(["ECG"], sfreq, ["ecg"])
-    raw = mne.io.RawArray(x, info, verbose="error")
-    events, _, _ = mne.preprocessing.find_ecg_events(raw, ch_name="ECG", verbose="error")
-    peaks = np.unique(events[:, 0].astype(np.int64) - raw.first_samp)
+    core = max(1, round(chunk_s * sfreq))
+    margin = round(10 * sfreq)
+    found = []
+    for start in range(0, ts.n_times, core):
+        stop = min(ts.n_times, start + core)
+        lo, hi = max(0, start - margin), min(ts.n_times, stop + margin)
+        peaks = _r_peaks(ts.get_data(lo, hi, channels=[lead]), sfreq) + lo
+        found.append(peaks[(peaks >= start) & (peaks < stop)])
+    peaks = np.unique(np.concatenate(found))
     if len(peaks) < 5:
         return None
     rr = np.diff(peaks) / sfreq
@@ -353,6 +359,18 @@ def heartbeats(ts: TimeSeries, lead: int) -> np.ndarray | None:
     if not 0.33 <= float(np.median(rr)) <= 2.0 or steady.mean() < 0.8:
         return None
     return peaks
+
+
+def _r_peaks(x: np.ndarray, sfreq: float) -> np.ndarray:
+    """MNE's R peaks in one chunk ``(1, n)`` of a lead (none in a flat or too short one)."""
+    import mne
+
+    x = np.nan_to_num(np.asarray(x, dtype=np.float64))
+    if x.shape[1] < 10 * sfreq or not np.ptp(x):
+        return np.zeros(0, np.int64)
+    raw = mne.io.RawArray(x, mne.create_info(["ECG"], sfreq, ["ecg"]), verbose="error")
+    events, _, _ = mne.preprocessing.find_ecg_events(raw, ch_name="ECG", verbose="error")
+    return events[:, 0].astype(np.int64) - raw.first_samp
 
 
 def accept_probability(peak: float, mean: float, seconds: float) -> float:
