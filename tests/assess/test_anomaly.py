@@ -200,3 +200,39 @@ def test_detect_after_fit_reuses_the_scores_and_matches_a_fresh_detect(glitched)
     # Another recording is scored afresh.
     other = simulate_eeg(16, 30.0, 256.0, artifacts=None, seed=13).data
     assert fitted.detect(other).quality.shape[1] == 16
+
+
+def test_standardised_features_block_by_block_are_the_whole_array(glitched):
+    from neurolint.assess.anomaly_features import StandardisedFeatures, anomaly_features
+    from neurolint.assess.features import window_features
+
+    wf = window_features(glitched[0], window=1.0, hop=0.5)
+    whole = anomaly_features(wf)
+    lazy = StandardisedFeatures(wf)
+    assert lazy.shape == whole.shape
+    blocks = np.concatenate([lazy.block(a, a + 13) for a in range(0, wf.n_windows, 13)])
+    np.testing.assert_array_equal(blocks, whole)
+    rows = whole.reshape(-1, whole.shape[-1])
+    np.testing.assert_array_equal(lazy.rows(100, 1000), rows[100:1000])
+    index = np.sort(np.random.default_rng(0).choice(len(rows), 300, replace=False))
+    np.testing.assert_array_equal(lazy.take(index, rows=7 * 16), rows[index])
+    np.testing.assert_array_equal(lazy.at([5, 5, 90], [0, 3, 2]), whole[[5, 5, 90], [0, 3, 2]])
+
+
+def test_scoring_never_holds_every_standardised_channel_window(peak_bytes):
+    # The standardised features are 68 bytes a channel-window (an hour of 64 channels is
+    # 31 MB); made a block at a time as they are scored, what memory grows by with the
+    # recording's length is the scores alone, well under that.
+    from neurolint.assess.features import window_features
+
+    ts = simulate_eeg(64, 1500.0, 256.0, artifacts=None, seed=13).data
+    AnomalyDetector().detect(ts.time_slice(0, 20))  # imports (torch) outside the measure
+    peaks, rows = [], []
+    for seconds in (600.0, 1500.0):  # both several scoring blocks long
+        part = ts.time_slice(0, seconds)
+        wf = window_features(part, window=1.0, hop=0.5)
+        _, peak = peak_bytes(lambda part=part, wf=wf: AnomalyDetector().detect(part, features=wf))
+        peaks.append(peak)
+        rows.append(wf.n_windows * ts.n_channels)
+    per_row = (peaks[1] - peaks[0]) / (rows[1] - rows[0])
+    assert per_row < 0.75 * 17 * 4

@@ -29,7 +29,7 @@ import numpy as np
 from ..core.errors import ParameterError
 from ..core.timeseries import TimeSeries
 from ..core.validate import check_option
-from .anomaly_base import _BaseAnomaly, _score_rows
+from .anomaly_base import Rows, _BaseAnomaly, _score_rows, _take
 from .anomaly_events import suppress_known
 from .anomaly_features import AUTO_THRESHOLDS, FEATURE_NAMES, _robust_center_scale, anomaly_features
 from .anomaly_features import CHANNEL_FEATURES as CHANNEL_FEATURES
@@ -114,13 +114,14 @@ class AnomalyDetector(_BaseAnomaly):
             det._fit_model(rows)
             self.detectors_.append(det)
 
-    def _fit_scored(self, rows: np.ndarray, fit_rows: np.ndarray) -> np.ndarray:
-        # Score every row once per member: the members' z-scales come from their fit rows,
-        # the combined scores from all rows.
-        self._fit_model(rows[fit_rows])
+    def _fit_scored(self, rows: Rows, fit_rows: np.ndarray) -> np.ndarray:
+        # Every member scores each block of rows as it is made: the members' z-scales come
+        # from their fit rows, the combined scores from all rows.
+        self._fit_model(_take(rows, fit_rows))
+        members = self.detectors_
+        raws = _score_rows(lambda r: tuple(d._raw_scores(r) for d in members), rows, self.n_jobs)
         zs = []
-        for det in self.detectors_:
-            raw = _score_rows(det._raw_scores, rows, self.n_jobs)
+        for det, raw in zip(members, raws, strict=True):
             center, scale = _robust_center_scale(raw[fit_rows], axis=0, floor=1e-12)
             det.center_, det.scale_ = float(center[0]), float(scale[0])
             zs.append((raw - det.center_) / det.scale_)

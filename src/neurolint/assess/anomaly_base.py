@@ -23,10 +23,9 @@ from .anomaly_events import _Scored, _to_detection
 from .anomaly_features import (
     _MAX_FIT_ROWS,
     AUTO_THRESHOLDS,
+    StandardisedFeatures,
     _robust_center_scale,
-    _rows,
     _subsample,
-    anomaly_features,
 )
 from .base import Detection, judged_channels, widened
 from .features import WindowFeatures, window_features
@@ -34,19 +33,39 @@ from .features import WindowFeatures, window_features
 _SCORE_ROWS = 65_536  # channel-windows per scoring task: bounded temporaries, shareable work
 
 
-def _score_rows(
-    score: Callable[[np.ndarray], np.ndarray], rows: np.ndarray, n_jobs: int | None
-) -> np.ndarray:
+def _score_rows(score: Callable[[np.ndarray], Any], rows: Rows, n_jobs: int | None) -> Any:
     """``score(rows)`` computed on blocks of rows, on ``n_jobs`` threads (rows are independent).
 
-    Scikit-learn's tree traversal and NumPy's matrix products release the GIL, so a second
-    core that another detector has left idle takes half the blocks.
+    ``rows`` is an array of rows or :class:`StandardisedFeatures`, whose rows are made block
+    by block. ``score`` returns an array per block, or a tuple of them (several models
+    scoring each block once); the blocks' results are joined in order. Scikit-learn's tree
+    traversal and NumPy's matrix products release the GIL, so a second core that another
+    detector has left idle takes half the blocks.
     """
-    if len(rows) <= _SCORE_ROWS:
-        return score(rows)
-    parts = [rows[s : s + _SCORE_ROWS] for s in range(0, len(rows), _SCORE_ROWS)]
-    workers = n_workers(n_jobs, len(parts))
-    return np.concatenate(map_in_threads(score, parts, workers, "neurolint-anomaly"))
+    n = _n_rows(rows)
+    starts = range(0, n, _SCORE_ROWS)
+
+    def part(a: int) -> Any:
+        b = min(n, a + _SCORE_ROWS)
+        return score(rows.rows(a, b) if isinstance(rows, StandardisedFeatures) else rows[a:b])
+
+    found = map_in_threads(part, starts, n_workers(n_jobs, len(starts)), "neurolint-anomaly")
+    if isinstance(found[0], tuple):
+        return tuple(np.concatenate(parts) for parts in zip(*found, strict=True))
+    return np.concatenate(found)
+
+
+Rows = np.ndarray | StandardisedFeatures
+
+
+def _n_rows(rows: Rows) -> int:
+    if isinstance(rows, StandardisedFeatures):
+        return rows.shape[0] * rows.shape[1]
+    return len(rows)
+
+
+def _take(rows: Rows, index: np.ndarray) -> np.ndarray:
+    return rows.take(index) if isinstance(rows, StandardisedFeatures) else rows[index]
 
 
 class _BaseAnomaly:
@@ -106,7 +125,9 @@ class _BaseAnomaly:
         """``(window, hop)`` in seconds of the window features fit/detect will ask for."""
         return [(float(self.window), float(self.hop))]
 
-    def _features(self, ts: Any, wf: WindowFeatures | None) -> tuple[np.ndarray, WindowFeatures]:
+    def _features(
+        self, ts: Any, wf: WindowFeatures | None
+    ) -> tuple[StandardisedFeatures, WindowFeatures]:
         if not isinstance(ts, TimeSeries):
             raise ParameterError(
                 f"Expected a neurolint TimeSeries, got {type(ts).__name__}; wrap arrays with "
@@ -135,7 +156,8 @@ class _BaseAnomaly:
         # Only the channels EEG is judged on: an ECG lead's QRS complexes or an EOG's blinks
         # are what those leads are for, and would also skew what "normal" is fitted to.
         judged = wf.pick(judged_channels(ts.channels.types))
-        feats = anomaly_features(judged)
+        # Made block by block as they are scored: never a copy of every channel-window.
+        feats = StandardisedFeatures(judged)
         self._memo = (wf, feats, None, judged)
         return feats, judged
 
@@ -147,17 +169,18 @@ class _BaseAnomaly:
         """Higher = more anomalous, one per row."""
         raise NotImplementedError
 
-    def _fit_scored(self, rows: np.ndarray, fit_rows: np.ndarray) -> np.ndarray:
-        """Fit on ``rows[fit_rows]``; return the raw scores of all ``rows``."""
-        self._fit_model(rows[fit_rows])
+    def _fit_scored(self, rows: Rows, fit_rows: np.ndarray) -> np.ndarray:
+        """Fit on the rows at ``fit_rows``; return the raw scores of all ``rows``."""
+        self._fit_model(_take(rows, fit_rows))
         return _score_rows(self._raw_scores, rows, self.n_jobs)
 
     # -- fit / detect -------------------------------------------------------------------------
-    def _fit_features(self, feats: np.ndarray) -> np.ndarray:
-        """Fit on ``(n_windows, n_channels, n_features)``; return their robust z-scores."""
+    def _fit_features(self, feats: StandardisedFeatures) -> np.ndarray:
+        """Fit on the channel-windows of ``feats``; return their robust z-scores
+        ``(n_windows, n_channels)``."""
         self._validate()
-        rows = _rows(feats)
-        raw = self._fit_scored(rows, _subsample(len(rows), _MAX_FIT_ROWS, int(self.random_state)))
+        n = _n_rows(feats)
+        raw = self._fit_scored(feats, _subsample(n, _MAX_FIT_ROWS, int(self.random_state)))
         center, scale = _robust_center_scale(raw, axis=0, floor=1e-12)
         self.center_, self.scale_ = float(center[0]), float(scale[0])
         z = (raw - self.center_) / self.scale_
@@ -233,7 +256,7 @@ class _BaseAnomaly:
         memo = getattr(model, "_memo", None)
         if model is self and memo is not None and memo[1] is feats and memo[2] is not None:
             return _Scored(memo[2].astype(np.float32), feats, wf, model.threshold_)
-        raw = _score_rows(model._raw_scores, _rows(feats), self.n_jobs)
+        raw = _score_rows(model._raw_scores, feats, self.n_jobs)
         z = (raw - model.center_) / model.scale_
         return _Scored(z.reshape(feats.shape[:2]).astype(np.float32), feats, wf, model.threshold_)
 

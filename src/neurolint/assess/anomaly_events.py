@@ -18,7 +18,7 @@ import numpy as np
 from ..core.errors import ParameterError
 from ..core.findings import Finding
 from ..core.timeseries import TimeSeries
-from .anomaly_features import FEATURE_NAMES
+from .anomaly_features import FEATURE_NAMES, StandardisedFeatures
 from .base import Detection, runs
 from .features import WindowFeatures
 
@@ -28,7 +28,7 @@ class _Scored:
     """Per channel-window robust z-scores of one recording, and what they came from."""
 
     z: np.ndarray  # (n_windows, n_channels)
-    features: np.ndarray  # (n_windows, n_channels, n_features)
+    features: StandardisedFeatures  # (n_windows, n_channels, n_features), made on demand
     wf: WindowFeatures
     threshold: float
 
@@ -41,12 +41,17 @@ def _to_detection(name: str, scored: _Scored, ts: TimeSeries) -> Detection:
     events: list[Finding] = []
     any_flag = flagged.any(axis=1)
     # Windows overlap when hop < window, so consecutive flagged windows touch in time.
-    for k0, k1 in runs(any_flag):
-        block = z[k0:k1]
+    spans = list(runs(any_flag))
+    peaks = [np.unravel_index(int(np.argmax(z[k0:k1])), z[k0:k1].shape) for k0, k1 in spans]
+    # The features of every event's worst channel-window, made in one go.
+    values = scored.features.at(
+        np.array([k0 + w for (k0, _), (w, _) in zip(spans, peaks, strict=True)], np.int64),
+        np.array([c for _, c in peaks], np.int64),
+    )
+    for (k0, k1), (w, c), vals in zip(spans, peaks, values, strict=True):
         chans = np.flatnonzero(flagged[k0:k1].any(axis=0))
-        w, c = np.unravel_index(int(np.argmax(block)), block.shape)
-        peak = float(block[w, c])
-        top = np.argsort(-np.abs(scored.features[k0 + w, c]))[:3]
+        peak = float(z[k0 + w, c])
+        top = np.argsort(-np.abs(vals))[:3]
         onset = float(wf.starts[k0]) / sfreq
         offset = float(wf.starts[k1 - 1] + wf.length) / sfreq
         events.append(
@@ -61,10 +66,7 @@ def _to_detection(name: str, scored: _Scored, ts: TimeSeries) -> Detection:
                     "model": name,
                     "score": round(peak, 3),
                     "threshold": round(float(threshold), 3),
-                    "features": {
-                        FEATURE_NAMES[i]: round(float(scored.features[k0 + w, c, i]), 2)
-                        for i in top
-                    },
+                    "features": {FEATURE_NAMES[i]: round(float(vals[i]), 2) for i in top},
                 },
             )
         )

@@ -11,6 +11,8 @@ in :mod:`neurolint.assess.anomaly`, which re-exports the public names.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 
 from .features import WindowFeatures
@@ -76,54 +78,122 @@ def anomaly_features(wf: WindowFeatures) -> np.ndarray:
         1.4826 x its MAD (at least 0.05), clipped to [-3, 30] (band powers, mains ratio) or
         [-6, 30]; ``dropout`` (the larger of the NaN and flat fractions, x 10); and
         :data:`CONTEXT_FEATURES`, medians across channels of the standardised log rms, high-
-        and low-frequency power of the window.
+        and low-frequency power of the window. :class:`StandardisedFeatures` gives the same
+        values a block of windows at a time.
     """
-    v = wf.values
-    # Floors relative to each channel's typical size, so log() never sees 0 and a flat
-    # channel reads as "very small" rather than -inf.
-    amp_floor = 1e-3 * np.median(v["rms"], axis=0) + 1e-30
-    pow_floor = amp_floor**2
+    return StandardisedFeatures(wf).block(0, wf.n_windows)
 
-    def log_amp(name: str) -> np.ndarray:
-        return np.log(v[name] + amp_floor)
 
-    def log_pow(name: str) -> np.ndarray:
-        return np.log(v[name] + pow_floor)
+class StandardisedFeatures:
+    """:func:`anomaly_features` of a recording, made a block of windows at a time.
 
-    def kurtosis() -> np.ndarray:
-        kurt = v["kurtosis"]
-        return np.sign(kurt) * np.log1p(np.abs(kurt))
+    The per-channel medians and MADs are computed once, over every window; the values
+    themselves only when asked for, so an hour of 64 channels (31 MB as one array) never
+    has to exist at once.
 
-    log_rms = log_amp("rms")
-    columns = (
-        lambda: log_rms,
-        lambda: log_amp("ptp"),
-        lambda: log_amp("max_step"),
-        lambda: log_pow("lf_power"),
-        lambda: log_pow("band_delta"),
-        lambda: log_pow("band_theta"),
-        lambda: log_pow("band_alpha"),
-        lambda: log_pow("band_beta"),
-        lambda: log_pow("hf_power"),
-        kurtosis,
-        lambda: np.log(np.maximum(v["line_50"], v["line_60"]) + 1e-6),
-        lambda: log_amp("ptp") - log_rms,
-        lambda: log_amp("max_step") - log_rms,
-    )
-    n_ch = len(CHANNEL_FEATURES)
-    # Filled one feature at a time: an hour of 64 channels is 460,800 rows, and stacking
-    # every feature before standardising held several full copies at once.
-    out = np.empty((*log_rms.shape, len(FEATURE_NAMES)), np.float32)
-    for i, column in enumerate(columns):
-        x = column()
-        with np.errstate(invalid="ignore"):
-            x = np.nan_to_num(x, nan=_CLIP, posinf=_CLIP, neginf=-_CLIP)
-        center, scale = _robust_center_scale(x, axis=0, floor=_MAD_FLOOR)
-        out[..., i] = np.clip((x - center) / scale, _LOW_CLIP[i], _CLIP)
-    out[..., n_ch] = 10.0 * np.maximum(v["nan_frac"], v["flat_frac"])
-    idx = [CHANNEL_FEATURES.index(n) for n in ("log_rms", "log_hf", "log_lf")]
-    out[..., n_ch + 1 :] = np.median(out[..., idx], axis=1, keepdims=True)
-    return out
+    Parameters
+    ----------
+    wf : WindowFeatures
+    """
+
+    def __init__(self, wf: WindowFeatures) -> None:
+        self.wf = wf
+        v = wf.values
+        # Floors relative to each channel's typical size, so log() never sees 0 and a flat
+        # channel reads as "very small" rather than -inf.
+        self._amp_floor = 1e-3 * np.median(v["rms"], axis=0) + 1e-30
+        self._center, self._scale = [], []
+        # One feature at a time: the whole-recording columns are transients.
+        for x in self._columns(slice(None)):
+            center, scale = _robust_center_scale(x, 0, _MAD_FLOOR)
+            self._center.append(center)
+            self._scale.append(scale)
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        return (self.wf.n_windows, len(self.wf.channels), len(FEATURE_NAMES))
+
+    def _columns(self, rows: slice | np.ndarray) -> Iterator[np.ndarray]:
+        """The features of :data:`CHANNEL_FEATURES` on windows ``rows``, in order, before
+        scaling (one at a time)."""
+        v, amp_floor = self.wf.values, self._amp_floor
+        pow_floor = amp_floor**2
+
+        def log_amp(name: str) -> np.ndarray:
+            return np.log(v[name][rows] + amp_floor)
+
+        log_rms = log_amp("rms")  # also the denominator of crest and step_ratio
+        for name in CHANNEL_FEATURES:
+            if name == "kurtosis":
+                kurt = v["kurtosis"][rows]
+                x = np.sign(kurt) * np.log1p(np.abs(kurt))
+            elif name == "line":
+                x = np.log(np.maximum(v["line_50"][rows], v["line_60"][rows]) + 1e-6)
+            elif name == "crest":
+                x = log_amp("ptp") - log_rms
+            elif name == "step_ratio":
+                x = log_amp("max_step") - log_rms
+            elif name == "log_rms":
+                x = log_rms
+            elif name in _AMPLITUDES:
+                x = log_amp(_AMPLITUDES[name])
+            else:
+                x = np.log(v[_POWERS[name]][rows] + pow_floor)
+            with np.errstate(invalid="ignore"):
+                yield np.nan_to_num(x, nan=_CLIP, posinf=_CLIP, neginf=-_CLIP)
+
+    def block(self, w0: int, w1: int) -> np.ndarray:
+        """The standardised features of windows ``w0:w1``, ``(w1 - w0, n_channels, n)``."""
+        return self._windows(slice(w0, w1))
+
+    def _windows(self, rows: slice | np.ndarray) -> np.ndarray:
+        v = self.wf.values
+        n_ch = len(CHANNEL_FEATURES)
+        n = len(range(*rows.indices(self.wf.n_windows))) if isinstance(rows, slice) else len(rows)
+        out = np.empty((n, *self.shape[1:]), np.float32)
+        for i, x in enumerate(self._columns(rows)):
+            out[..., i] = np.clip((x - self._center[i]) / self._scale[i], _LOW_CLIP[i], _CLIP)
+        out[..., n_ch] = 10.0 * np.maximum(v["nan_frac"][rows], v["flat_frac"][rows])
+        idx = [CHANNEL_FEATURES.index(n) for n in ("log_rms", "log_hf", "log_lf")]
+        out[..., n_ch + 1 :] = np.median(out[..., idx], axis=1, keepdims=True)
+        return out
+
+    def rows(self, a: int, b: int) -> np.ndarray:
+        """Channel-windows ``a:b`` in window-major order (row ``w * n_channels + c``)."""
+        n_ch = self.shape[1]
+        w0, w1 = a // n_ch, -(-b // n_ch)
+        return self.block(w0, w1).reshape(-1, self.shape[2])[a - w0 * n_ch : b - w0 * n_ch]
+
+    def take(self, index: np.ndarray, rows: int = 65_536) -> np.ndarray:
+        """The channel-windows at the sorted row ``index``, made a block of about ``rows``
+        channel-windows at a time."""
+        n_ch = self.shape[1]
+        windows = max(1, rows // n_ch)
+        out = np.empty((len(index), self.shape[2]), np.float32)
+        for w0 in range(0, self.shape[0], windows):
+            lo, hi = np.searchsorted(index, [w0 * n_ch, (w0 + windows) * n_ch])
+            if hi > lo:
+                out[lo:hi] = self.rows(w0 * n_ch, (w0 + windows) * n_ch)[index[lo:hi] - w0 * n_ch]
+        return out
+
+    def at(self, windows: np.ndarray, channels: np.ndarray) -> np.ndarray:
+        """The features of the channel-windows ``(windows[i], channels[i])``, ``(k, n)``."""
+        windows = np.asarray(windows, np.int64)
+        if len(windows) == 0:
+            return np.zeros((0, self.shape[2]), np.float32)
+        unique, where = np.unique(windows, return_inverse=True)
+        return self._windows(unique)[where, np.asarray(channels, np.int64)]
+
+
+_AMPLITUDES = {"log_ptp": "ptp", "log_max_step": "max_step"}
+_POWERS = {
+    "log_lf": "lf_power",
+    "log_delta": "band_delta",
+    "log_theta": "band_theta",
+    "log_alpha": "band_alpha",
+    "log_beta": "band_beta",
+    "log_hf": "hf_power",
+}
 
 
 def _rows(x: np.ndarray) -> np.ndarray:
