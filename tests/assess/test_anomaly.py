@@ -236,3 +236,15 @@ def test_scoring_never_holds_every_standardised_channel_window(peak_bytes):
         rows.append(wf.n_windows * ts.n_channels)
     per_row = (peaks[1] - peaks[0]) / (rows[1] - rows[0])
     assert per_row < 0.75 * 17 * 4
+
+
+def test_the_fit_sample_gathered_with_the_medians_is_the_same_rows(glitched):
+    from neurolint.assess.anomaly_features import StandardisedFeatures, anomaly_features
+    from neurolint.assess.features import window_features
+
+    wf = window_features(glitched[0], window=1.0, hop=0.5)
+    rows = anomaly_features(wf).reshape(-1, 17)
+    index = np.sort(np.random.default_rng(1).choice(len(rows), 500, replace=False))
+    lazy = StandardisedFeatures(wf, sample=index)
+    np.testing.assert_array_equal(lazy.take(index), rows[index])
+    np.testing.assert_array_equal(lazy.take(index[:10]), rows[index[:10]])  # made anew

@@ -156,8 +156,11 @@ class _BaseAnomaly:
         # Only the channels EEG is judged on: an ECG lead's QRS complexes or an EOG's blinks
         # are what those leads are for, and would also skew what "normal" is fitted to.
         judged = wf.pick(judged_channels(ts.channels.types))
-        # Made block by block as they are scored: never a copy of every channel-window.
-        feats = StandardisedFeatures(judged)
+        # Made block by block as they are scored: never a copy of every channel-window. The
+        # rows a model is fitted on are gathered while the medians are computed.
+        n_rows = judged.n_windows * len(judged.channels)
+        fit_rows = _subsample(n_rows, _MAX_FIT_ROWS, int(self.random_state))
+        feats = StandardisedFeatures(judged, sample=fit_rows)
         self._memo = (wf, feats, None, judged)
         return feats, judged
 

@@ -94,20 +94,46 @@ class StandardisedFeatures:
     Parameters
     ----------
     wf : WindowFeatures
+    sample : numpy.ndarray | None
+        Sorted row indices (row ``w * n_channels + c``) to gather while the medians are
+        computed, so that :meth:`take` of exactly these rows needs no pass of its own (the
+        rows a model is fitted on). default: ``None``.
     """
 
-    def __init__(self, wf: WindowFeatures) -> None:
+    def __init__(self, wf: WindowFeatures, sample: np.ndarray | None = None) -> None:
         self.wf = wf
         v = wf.values
         # Floors relative to each channel's typical size, so log() never sees 0 and a flat
         # channel reads as "very small" rather than -inf.
         self._amp_floor = 1e-3 * np.median(v["rms"], axis=0) + 1e-30
         self._center, self._scale = [], []
+        self._sample = None if sample is None else np.asarray(sample, np.int64)
+        n_ch = len(CHANNEL_FEATURES)
+        if self._sample is not None:
+            win, chan = np.divmod(self._sample, len(wf.channels))
+            gathered = np.empty((len(self._sample), len(FEATURE_NAMES)), np.float32)
+            windows, where = np.unique(win, return_inverse=True)
+            context = np.empty((len(windows), len(wf.channels), len(CONTEXT_FEATURES)), np.float32)
         # One feature at a time: the whole-recording columns are transients.
-        for x in self._columns(slice(None)):
+        for i, x in enumerate(self._columns(slice(None))):
             center, scale = _robust_center_scale(x, 0, _MAD_FLOOR)
             self._center.append(center)
             self._scale.append(scale)
+            if self._sample is None:
+                continue
+            # The same float32 arithmetic as _windows(), on the gathered elements only.
+            gathered[:, i] = np.clip(
+                (x[win, chan] - center[0, chan]) / scale[0, chan], _LOW_CLIP[i], _CLIP
+            )
+            if i in _CONTEXT_OF:
+                k = _CONTEXT_OF.index(i)
+                context[:, :, k] = np.clip((x[windows] - center) / scale, _LOW_CLIP[i], _CLIP)
+        if self._sample is not None:
+            gathered[:, n_ch] = 10.0 * np.maximum(
+                v["nan_frac"][win, chan], v["flat_frac"][win, chan]
+            )
+            gathered[:, n_ch + 1 :] = np.median(context, axis=1)[where]
+            self._gathered = gathered
 
     @property
     def shape(self) -> tuple[int, int, int]:
@@ -154,8 +180,7 @@ class StandardisedFeatures:
         for i, x in enumerate(self._columns(rows)):
             out[..., i] = np.clip((x - self._center[i]) / self._scale[i], _LOW_CLIP[i], _CLIP)
         out[..., n_ch] = 10.0 * np.maximum(v["nan_frac"][rows], v["flat_frac"][rows])
-        idx = [CHANNEL_FEATURES.index(n) for n in ("log_rms", "log_hf", "log_lf")]
-        out[..., n_ch + 1 :] = np.median(out[..., idx], axis=1, keepdims=True)
+        out[..., n_ch + 1 :] = np.median(out[..., list(_CONTEXT_OF)], axis=1, keepdims=True)
         return out
 
     def rows(self, a: int, b: int) -> np.ndarray:
@@ -166,7 +191,9 @@ class StandardisedFeatures:
 
     def take(self, index: np.ndarray, rows: int = 65_536) -> np.ndarray:
         """The channel-windows at the sorted row ``index``, made a block of about ``rows``
-        channel-windows at a time."""
+        channel-windows at a time (or gathered already, for the ``sample`` given)."""
+        if self._sample is not None and np.array_equal(index, self._sample):
+            return self._gathered
         n_ch = self.shape[1]
         windows = max(1, rows // n_ch)
         out = np.empty((len(index), self.shape[2]), np.float32)
@@ -186,6 +213,8 @@ class StandardisedFeatures:
 
 
 _AMPLITUDES = {"log_ptp": "ptp", "log_max_step": "max_step"}
+# The channel features whose median across channels is each window's context, in order.
+_CONTEXT_OF = tuple(CHANNEL_FEATURES.index(n) for n in ("log_rms", "log_hf", "log_lf"))
 _POWERS = {
     "log_lf": "lf_power",
     "log_delta": "band_delta",
