@@ -29,9 +29,15 @@ import numpy as np
 from ..core.errors import ParameterError
 from ..core.timeseries import TimeSeries
 from ..core.validate import check_option
-from .anomaly_base import Rows, _BaseAnomaly, _score_rows, _take
+from .anomaly_base import _BaseAnomaly, _score_rows
 from .anomaly_events import suppress_known
-from .anomaly_features import AUTO_THRESHOLDS, FEATURE_NAMES, _robust_center_scale, anomaly_features
+from .anomaly_features import (
+    AUTO_THRESHOLDS,
+    FEATURE_NAMES,
+    StandardisedFeatures,
+    _robust_center_scale,
+    anomaly_features,
+)
 from .anomaly_features import CHANNEL_FEATURES as CHANNEL_FEATURES
 from .anomaly_features import CONTEXT_FEATURES as CONTEXT_FEATURES
 from .anomaly_models import AutoencoderDetector, IsolationForestDetector
@@ -114,10 +120,10 @@ class AnomalyDetector(_BaseAnomaly):
             det._fit_model(rows)
             self.detectors_.append(det)
 
-    def _fit_scored(self, rows: Rows, fit_rows: np.ndarray) -> np.ndarray:
+    def _fit_scored(self, rows: StandardisedFeatures, fit_rows: np.ndarray) -> np.ndarray:
         # Every member scores each block of rows as it is made: the members' z-scales come
         # from their fit rows, the combined scores from all rows.
-        self._fit_model(_take(rows, fit_rows))
+        self._fit_model(rows.take(fit_rows))
         members = self.detectors_
         raws = _score_rows(lambda r: tuple(d._raw_scores(r) for d in members), rows, self.n_jobs)
         zs = []

@@ -33,39 +33,27 @@ from .features import WindowFeatures, window_features
 _SCORE_ROWS = 65_536  # channel-windows per scoring task: bounded temporaries, shareable work
 
 
-def _score_rows(score: Callable[[np.ndarray], Any], rows: Rows, n_jobs: int | None) -> Any:
-    """``score(rows)`` computed on blocks of rows, on ``n_jobs`` threads (rows are independent).
+def _score_rows(
+    score: Callable[[np.ndarray], Any], rows: StandardisedFeatures, n_jobs: int | None
+) -> Any:
+    """``score`` of every channel-window of ``rows``, made and scored a block at a time on
+    ``n_jobs`` threads (rows are independent).
 
-    ``rows`` is an array of rows or :class:`StandardisedFeatures`, whose rows are made block
-    by block. ``score`` returns an array per block, or a tuple of them (several models
-    scoring each block once); the blocks' results are joined in order. Scikit-learn's tree
-    traversal and NumPy's matrix products release the GIL, so a second core that another
-    detector has left idle takes half the blocks.
+    ``score`` returns an array per block, or a tuple of them (several models scoring each
+    block once); the blocks' results are joined in order. Scikit-learn's tree traversal and
+    NumPy's matrix products release the GIL, so a second core that another detector has
+    left idle takes half the blocks.
     """
-    n = _n_rows(rows)
+    n = rows.n_rows
     starts = range(0, n, _SCORE_ROWS)
 
     def part(a: int) -> Any:
-        b = min(n, a + _SCORE_ROWS)
-        return score(rows.rows(a, b) if isinstance(rows, StandardisedFeatures) else rows[a:b])
+        return score(rows.rows(a, min(n, a + _SCORE_ROWS)))
 
     found = map_in_threads(part, starts, n_workers(n_jobs, len(starts)), "neurolint-anomaly")
     if isinstance(found[0], tuple):
         return tuple(np.concatenate(parts) for parts in zip(*found, strict=True))
     return np.concatenate(found)
-
-
-Rows = np.ndarray | StandardisedFeatures
-
-
-def _n_rows(rows: Rows) -> int:
-    if isinstance(rows, StandardisedFeatures):
-        return rows.shape[0] * rows.shape[1]
-    return len(rows)
-
-
-def _take(rows: Rows, index: np.ndarray) -> np.ndarray:
-    return rows.take(index) if isinstance(rows, StandardisedFeatures) else rows[index]
 
 
 class _BaseAnomaly:
@@ -159,8 +147,8 @@ class _BaseAnomaly:
         # Made block by block as they are scored: never a copy of every channel-window. The
         # rows a model is fitted on are gathered while the medians are computed.
         n_rows = judged.n_windows * len(judged.channels)
-        fit_rows = _subsample(n_rows, _MAX_FIT_ROWS, int(self.random_state))
-        feats = StandardisedFeatures(judged, sample=fit_rows)
+        sample = _subsample(n_rows, _MAX_FIT_ROWS, int(self.random_state))
+        feats = StandardisedFeatures(judged, sample=sample)
         self._memo = (wf, feats, None, judged)
         return feats, judged
 
@@ -172,9 +160,9 @@ class _BaseAnomaly:
         """Higher = more anomalous, one per row."""
         raise NotImplementedError
 
-    def _fit_scored(self, rows: Rows, fit_rows: np.ndarray) -> np.ndarray:
+    def _fit_scored(self, rows: StandardisedFeatures, fit_rows: np.ndarray) -> np.ndarray:
         """Fit on the rows at ``fit_rows``; return the raw scores of all ``rows``."""
-        self._fit_model(_take(rows, fit_rows))
+        self._fit_model(rows.take(fit_rows))
         return _score_rows(self._raw_scores, rows, self.n_jobs)
 
     # -- fit / detect -------------------------------------------------------------------------
@@ -182,8 +170,7 @@ class _BaseAnomaly:
         """Fit on the channel-windows of ``feats``; return their robust z-scores
         ``(n_windows, n_channels)``."""
         self._validate()
-        n = _n_rows(feats)
-        raw = self._fit_scored(feats, _subsample(n, _MAX_FIT_ROWS, int(self.random_state)))
+        raw = self._fit_scored(feats, feats.sample)
         center, scale = _robust_center_scale(raw, axis=0, floor=1e-12)
         self.center_, self.scale_ = float(center[0]), float(scale[0])
         z = (raw - self.center_) / self.scale_

@@ -139,6 +139,16 @@ class StandardisedFeatures:
     def shape(self) -> tuple[int, int, int]:
         return (self.wf.n_windows, len(self.wf.channels), len(FEATURE_NAMES))
 
+    @property
+    def n_rows(self) -> int:
+        """Channel-windows: ``n_windows * n_channels``."""
+        return self.shape[0] * self.shape[1]
+
+    @property
+    def sample(self) -> np.ndarray:
+        """The rows given as ``sample`` (every row when none was given)."""
+        return np.arange(self.n_rows) if self._sample is None else self._sample
+
     def _columns(self, rows: slice | np.ndarray) -> Iterator[np.ndarray]:
         """The features of :data:`CHANNEL_FEATURES` on windows ``rows``, in order, before
         scaling (one at a time)."""
