@@ -37,6 +37,12 @@ TASKS: tuple[Task, ...] = (
         3,
     ),
     Task(
+        "detect_ecg",
+        "cardiac episodes on 24 held-out simulated recordings, with and without an ECG lead",
+        "tasks.detect_ecg:run",
+        4,
+    ),
+    Task(
         "blinks",
         "real blinks in eeglab_data.set vs its EOG channels (shared data)",
         "tasks.blinks:run",
