@@ -103,3 +103,16 @@ def test_the_real_recordings_eog_leads_are_not_judged_as_eeg(shared_data):
         assert not status[lead].is_bad
         assert set(status[lead].scores) == {"rules.flat_frac", "rules.dropout_frac"}
     assert not [e for e in result.events if {"EOG1", "EOG2"} & set(e.channels)]
+
+
+def test_a_gap_on_a_lead_alone_is_no_trouble_for_the_channel_rules():
+    # Windows are chosen clean by the judged channels; the correlation rules then read only
+    # those channels, so a lead's NaN gap raised "mean of empty slice" warnings before.
+    sim = simulate_eeg(16, 60.0, 256.0, artifacts=[], seed=8)
+    ecg, _ = _leads(sim)
+    ecg[256 * 20 : 256 * 40] = np.nan
+    ts = _with_channels(sim.data, ecg[None], ["ECG"], ["ecg"])
+    status = {c.name: c for c in RuleDetector().detect(ts).channels}
+    assert not status["ECG"].is_bad
+    assert status["ECG"].scores["dropout_frac"] == pytest.approx(1 / 3, abs=0.02)
+    assert not any(c.is_bad for c in status.values())

@@ -70,9 +70,12 @@ def clean_windows(feats: WindowFeatures, usable: np.ndarray) -> np.ndarray:
     return keep
 
 
-def _window_cov(ts: TimeSeries, feats: WindowFeatures, keep: np.ndarray) -> np.ndarray | None:
-    """Covariance matrices ``(n_win, n_channels, n_channels)`` of band-passed (1-40 Hz)
-    samples in up to ``_MAX_WINDOWS`` clean windows spread over the recording."""
+def _window_cov(
+    ts: TimeSeries, feats: WindowFeatures, keep: np.ndarray, channels: np.ndarray
+) -> np.ndarray | None:
+    """Covariance matrices ``(n_win, n, n)`` of band-passed (1-40 Hz) samples of the ``n``
+    ``channels`` (indices) in up to ``_MAX_WINDOWS`` clean windows spread over the
+    recording."""
     from scipy.signal import butter, sosfiltfilt
 
     idx = np.flatnonzero(keep)
@@ -87,7 +90,7 @@ def _window_cov(ts: TimeSeries, feats: WindowFeatures, keep: np.ndarray) -> np.n
     covs = []
     for i in idx:
         start = int(feats.starts[i])
-        x = ts.get_data(start, start + feats.length).astype(np.float64)
+        x = ts.get_data(start, start + feats.length, channels=channels).astype(np.float64)
         x = np.nan_to_num(x - np.nanmean(x, axis=1, keepdims=True))
         x = np.ascontiguousarray(sosfiltfilt(sos, x, axis=1)[:, edge : feats.length - edge])
         x -= x.mean(axis=1, keepdims=True)
@@ -192,9 +195,9 @@ def channel_rules(
             if z_hf[ch] > t["robust_z_hf"]:
                 flag(ch, "noisy_channel", "robust_z_hf", z_hf[ch], t["robust_z_hf"])
     info: dict[str, Any] = {"keep": keep}
-    covs = _window_cov(ts, feats, keep) if len(live) >= 3 else None
+    # Only the live channels are read: a lead's gap or a flat channel has no place here.
+    covs = _window_cov(ts, feats, keep, live) if len(live) >= 3 else None
     if covs is not None:
-        covs = covs[:, live][:, :, live]
         good_live = np.array(["noisy_channel" not in reasons[c] for c in live])
         nb = neighbours(ts.channels.subset(live), k)
         pred = _predictability(covs, nb, good_live)
