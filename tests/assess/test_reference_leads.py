@@ -116,3 +116,13 @@ def test_a_gap_on_a_lead_alone_is_no_trouble_for_the_channel_rules():
     assert not status["ECG"].is_bad
     assert status["ECG"].scores["dropout_frac"] == pytest.approx(1 / 3, abs=0.02)
     assert not any(c.is_bad for c in status.values())
+
+
+def test_dropped_samples_on_a_lead_are_reported_on_the_lead():
+    sim = simulate_eeg(16, 60.0, 256.0, artifacts=[], seed=9)
+    _, eog = _leads(sim)
+    eog[256 * 10 : 256 * 12] = np.nan
+    ts = _with_channels(sim.data, eog[None], ["VEOG"], ["eog"])
+    gaps = [e for e in RuleDetector().detect(ts).events if e.kind == "gap"]
+    assert len(gaps) == 1 and gaps[0].channels == ("VEOG",)
+    assert gaps[0].onset == pytest.approx(10.0) and gaps[0].duration == pytest.approx(2.0)

@@ -156,6 +156,8 @@ class RuleDetector:
         if good.any():
             beats = _lead_beats(ts, leads & ~bad)
             events = event_rules(ts, feats, good, t, line_freq, n_jobs=self.n_jobs, beats=beats)
+        found = events + _lead_gaps(ts, leads & ~bad, events, t)
+        events = sorted(found, key=lambda e: (e.onset, e.kind))
         quality = _quality(ts, events, statuses, window)
         return Detection(
             detector="rules",
@@ -177,6 +179,28 @@ def _lead_beats(ts: TimeSeries, leads: np.ndarray) -> np.ndarray | None:
             if beats is not None:
                 return beats
     return None
+
+
+def _lead_gaps(ts: TimeSeries, leads: np.ndarray, events, t: dict) -> list:
+    """Dropped samples on the reference leads, as ``gap`` events on the lead (the event
+    rules see the judged channels only); those inside a gap of every channel are not
+    repeated."""
+    from ..core.gaps import find_gaps
+    from .rules_events import _finding
+
+    idx = np.flatnonzero(leads)
+    if len(idx) == 0:
+        return []
+    sfreq = ts.sampling_rate
+    everywhere = [e for e in events if e.kind == "gap" and not e.channels]
+    out = []
+    for ch, a, z in find_gaps(ts.pick(idx)):
+        on, off = a / sfreq, z / sfreq
+        if z - a < 2 or any(e.onset <= on and off <= e.offset for e in everywhere):
+            continue
+        name = ts.ch_names[idx[ch]]
+        out.append(_finding("gap", on, off, [name], "missing_channel_frac", 1.0, t["gap_channels"]))
+    return out
 
 
 def _quality(ts: TimeSeries, events, statuses: list[ChannelStatus], window: float) -> np.ndarray:
