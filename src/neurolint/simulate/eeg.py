@@ -243,8 +243,10 @@ def _ecg_lead(
     for prev, nxt in itertools.pairwise(anchors):
         count = round((nxt - prev) / rr)
         if count >= 2:  # a gap between episodes: fill it on the rhythm
-            inside = prev + (nxt - prev) * np.arange(1, count) / count
-            beats.append(np.round(inside * (1 + 0.02 * rng.standard_normal(count - 1) / count)))
+            # Each beat jitters by 2% of its own interval.
+            step = (nxt - prev) / count
+            inside = prev + step * (np.arange(1, count) + 0.02 * rng.standard_normal(count - 1))
+            beats.append(np.round(inside))
     peaks = np.unique(np.concatenate(beats).astype(np.int64))
     peaks = peaks[(peaks >= 0) & (peaks < n)]
     noise = 10e-6 * rng.standard_normal(n)
