@@ -300,3 +300,7 @@ def test_an_ecg_lead_leaves_the_eeg_as_it_was():
     assert set(plain.truth.arrays["ecg_r_peaks"]) <= set(lead)
     rr = np.diff(lead) / 256.0
     assert len(lead) > 40 and rr.min() > 0.3 and rr.max() < 2.0
+    # A steady rhythm however long the recording (the fill's jitter is of each interval).
+    long = simulate_eeg(4, 1800, 256.0, seed=3, ecg_lead=True, artifacts=["ecg"])
+    rr = np.diff(long.truth.arrays["ecg_lead_peaks"]) / 256.0
+    assert rr.min() > 0.4 and (np.abs(np.diff(rr)) <= 0.2 * rr[:-1]).mean() > 0.95
