@@ -149,10 +149,10 @@ def tune_ecg_lead(seeds: Sequence[int] = ECG_TUNE_SEEDS) -> dict[tuple[float, in
 
     The recordings are those of :func:`tune_ecg` with the simulator's ECG lead
     (``simulate_eeg(ecg_lead=True)``: the same EEG, the heart recorded throughout). On
-    seeds 200-247 (96 episodes) this gave (z 2.5 / 3.0 / 3.5): 0.895 / 0.864 / 0.802 with 5
-    beats a side and 0.879 / 0.901 / 0.855 with 8; the defaults (``ecg_lead_z`` 3.0,
-    ``ecg_lead_teeth`` 8) are the best cell, whose neighbours are within 0.05 of it, with
-    the highest precision but one (0.953). The comb without a lead scored 0.771 there.
+    seeds 200-247 (96 episodes) this gave (z 2.5 / 3.0 / 3.5): 0.876 / 0.847 / 0.809 with 5
+    beats a side and 0.878 / 0.921 / 0.876 with 8; the defaults (``ecg_lead_z`` 3.0,
+    ``ecg_lead_teeth`` 8) are the best cell; its neighbours score 0.85-0.88. The comb
+    without a lead scored 0.771 there.
 
     Returns
     -------
