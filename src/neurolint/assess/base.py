@@ -92,6 +92,18 @@ def judged_channels(types: Sequence[str]) -> np.ndarray:
     return mask
 
 
+def judged_part(ts: Any) -> tuple[Any, np.ndarray]:
+    """``ts`` cut to its :func:`judged_channels` (``ts`` itself when all or none are), and
+    the mask; anything without channel types is judged whole."""
+    types = getattr(getattr(ts, "channels", None), "types", None)
+    if types is None:
+        return ts, np.ones(len(ts.ch_names), bool)
+    judged = judged_channels(types)
+    if judged.any() and not judged.all():
+        return ts.pick(np.flatnonzero(judged)), judged
+    return ts, judged
+
+
 def widened(found: Detection, judged: np.ndarray) -> Detection:
     """``found``, made on the ``judged`` channels only, with its quality matrix widened to
     every channel (1, nothing found, on the others)."""

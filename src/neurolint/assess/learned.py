@@ -33,7 +33,7 @@ from ..core.errors import DataValueError, ParameterError
 from ..core.findings import Finding
 from ..core.threads import map_in_threads, n_workers, torch_threads
 from ..core.validate import check_positive
-from .base import Detection, judged_channels, runs, widened
+from .base import Detection, judged_part, runs, widened
 
 __all__ = [
     "KINDS",
@@ -434,10 +434,7 @@ class LearnedDetector:
             ``self``.
         """
         self._check(ts)
-        judged = judged_channels(ts.channels.types) if hasattr(ts, "channels") else None
-        if judged is not None and judged.any() and not judged.all():
-            ts = ts.pick(np.flatnonzero(judged))
-        self.scale_ = robust_scale(ts)
+        self.scale_ = robust_scale(judged_part(ts)[0])
         return self
 
     def predict_proba(self, ts: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -515,11 +512,11 @@ class LearnedDetector:
             the hop (0.25 s).
         """
         grid = self._check(ts)
-        judged = judged_channels(ts.channels.types) if hasattr(ts, "channels") else np.ones(1, bool)
+        part, judged = judged_part(ts)
         if not judged.any():
             return Detection(detector="learned", window_duration=grid.hop)
-        if not judged.all():
-            return widened(self.detect(ts.pick(np.flatnonzero(judged))), judged)
+        if part is not ts:
+            return widened(self.detect(part), judged)
         _, config = self._load()
         thresholds = self._thresholds(config)
         # Summarised chunk by chunk, not kept whole: memory bounded by the chunk size.

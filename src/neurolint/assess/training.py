@@ -23,7 +23,7 @@ import numpy as np
 
 from ..core.errors import InputNotFoundError, ParameterError, SidecarError
 from ..core.findings import Finding
-from .base import judged_channels
+from .base import judged_part
 from .learned import (
     KINDS,
     N_NEIGHBOURS,
@@ -115,9 +115,7 @@ class _Recording:
 
     def __init__(self, ts: Any, events: Sequence[Finding], k: int = N_NEIGHBOURS) -> None:
         # The channels the detector judges (EOG/ECG/EMG leads are not EEG to learn from).
-        judged = judged_channels(ts.channels.types)
-        if judged.any() and not judged.all():
-            ts = ts.pick(np.flatnonzero(judged))
+        ts, _ = judged_part(ts)
         grid = _grid(float(ts.sampling_rate))
         x, miss = prepare(ts.get_data(), grid, robust_scale(ts))
         n_seg = x.shape[1] // SEGMENT
