@@ -220,8 +220,11 @@ def contexts(x: np.ndarray, miss: np.ndarray, nbrs: np.ndarray) -> np.ndarray:
     out = np.empty((n_ch, 3 + k, n), dtype=np.float32)
     out[:, 0] = x
     out[:, 1 : 1 + k] = x[nbrs]
-    out[:, 1 + k] = miss
-    out[:, 2 + k] = miss[nbrs].mean(axis=1)
+    if miss.any():
+        out[:, 1 + k] = miss
+        out[:, 2 + k] = miss[nbrs].mean(axis=1)
+    else:  # most chunks: no gather and mean of an all-zero mask (~0.25 s per hour)
+        out[:, 1 + k :] = 0.0
     return out
 
 

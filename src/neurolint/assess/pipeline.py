@@ -20,7 +20,7 @@ from ..core.chunks import job_options
 from ..core.errors import DataValueError, EmptyRecordingError, ParameterError
 from ..core.findings import ChannelStatus, Finding, QCResult
 from ..core.imaging import Movie, VolumeSeries
-from ..core.threads import torch_threads
+from ..core.threads import core_budget, holding_core, torch_threads
 from ..core.timeseries import TimeSeries
 from .base import Detection
 from .features import shared_features
@@ -87,7 +87,7 @@ def _build(name: str, options: dict[str, Any]):
 
 #: Detectors that run torch models, and those whose work splits into parallel chunks.
 _TORCH_USERS = {"learned", "anomaly"}
-_CHUNK_PARALLEL = {"learned", "anomaly"}
+_CHUNK_PARALLEL = {"rules", "learned", "anomaly"}
 
 
 def _with_jobs(name: str, options: dict[str, Any], workers: int) -> dict[str, Any]:
@@ -338,16 +338,24 @@ def _run_in_threads(data, names, built, run, workers, bar) -> list[Detection]:
 
     def task(i: int) -> Detection:
         if users and i == users[0]:
-            try:
-                _prime_features(data, built)
-            finally:
-                primed.set()
-        elif i in users:
-            primed.wait()
-        return run(names[i], built[i])
+            with holding_core():
+                try:
+                    _prime_features(data, built)
+                finally:
+                    primed.set()
+                return run(names[i], built[i])
+        if i in users:
+            primed.wait()  # without a core: the feature pass needs it
+        with holding_core():
+            return run(names[i], built[i])
 
     order = users[:1] + [i for i in range(len(built)) if i not in users] + users[1:]
-    with ThreadPoolExecutor(workers, thread_name_prefix="neurolint-check") as pool:
+    # A thread per detector, ``workers`` cores between them (core_budget): a detector that
+    # finishes early leaves its core to the chunks of the others.
+    with (
+        core_budget(workers),
+        ThreadPoolExecutor(len(built), thread_name_prefix="neurolint-check") as pool,
+    ):
         futures = {i: pool.submit(task, i) for i in order}
         for _ in as_completed(futures.values()):
             bar.advance()

@@ -1,14 +1,108 @@
-"""Threads: torch's CPU thread count for a block, and work items mapped over a few threads."""
+"""Threads: torch's CPU thread count for a block, work items mapped over a few threads, and
+a budget of cores that several parallel detectors share.
+
+Several detectors, each mapping its own chunks over threads, would otherwise start more
+threads than there are cores: the threads then contend (each runs slower, caches thrash)
+and, worse, a detector with work left cannot take over a core that another has finished
+with. Under :func:`core_budget` every work item holds one of ``n`` cores while it runs,
+handed over first come, first served, so ``n`` cores stay busy while any work is left.
+"""
 
 from __future__ import annotations
 
+import threading
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
 T = TypeVar("T")
 
-__all__ = ["map_in_threads", "n_workers", "torch_threads"]
+__all__ = ["core_budget", "holding_core", "map_in_threads", "n_workers", "torch_threads"]
+
+
+class _Cores:
+    """``n`` cores handed to threads in the order they asked (no barging: a thread that
+    releases a core and asks again queues behind those already waiting)."""
+
+    def __init__(self, n: int) -> None:
+        self._free = n
+        self._lock = threading.Lock()
+        self._queue: deque[threading.Event] = deque()
+        self._local = threading.local()
+
+    def held(self) -> bool:
+        return getattr(self._local, "held", False)
+
+    def acquire(self) -> None:
+        with self._lock:
+            if self._free > 0 and not self._queue:
+                self._free -= 1
+                self._local.held = True
+                return
+            turn = threading.Event()
+            self._queue.append(turn)
+        turn.wait()  # release() handed its core to this thread
+        self._local.held = True
+
+    def release(self) -> None:
+        self._local.held = False
+        with self._lock:
+            if self._queue:
+                self._queue.popleft().set()
+            else:
+                self._free += 1
+
+
+_BUDGET: _Cores | None = None
+_BUDGET_LOCK = threading.Lock()
+
+
+@contextmanager
+def core_budget(n: int) -> Iterator[None]:
+    """Within this block, work run through :func:`holding_core` and the items of
+    :func:`map_in_threads` share ``n`` cores (``n <= 1``: no budget). A budget already in
+    force (a nested call) is kept."""
+    global _BUDGET
+    with _BUDGET_LOCK:
+        mine = _BUDGET is None and n > 1
+        if mine:
+            _BUDGET = _Cores(n)
+    try:
+        yield
+    finally:
+        if mine:
+            with _BUDGET_LOCK:
+                _BUDGET = None
+
+
+@contextmanager
+def holding_core() -> Iterator[None]:
+    """Run the block on one of the budget's cores (waiting for one to be free); without a
+    budget, or when this thread already holds a core, just run it."""
+    budget = _BUDGET
+    if budget is None or budget.held():
+        yield
+        return
+    budget.acquire()
+    try:
+        yield
+    finally:
+        budget.release()
+
+
+@contextmanager
+def _lending_core() -> Iterator[None]:
+    """Give this thread's core back while it waits for work it handed to other threads."""
+    budget = _BUDGET
+    if budget is None or not budget.held():
+        yield
+        return
+    budget.release()
+    try:
+        yield
+    finally:
+        budget.acquire()
 
 
 @contextmanager
@@ -49,11 +143,17 @@ def map_in_threads(
     """``[fn(item) for item in items]``, on ``workers`` threads when more than one.
 
     For NumPy and torch work that releases the GIL; results keep the order of ``items``.
+    Under :func:`core_budget` each item holds a core while it runs.
     """
     items = list(items)
     if workers <= 1 or len(items) <= 1:
         return [fn(item) for item in items]
     from concurrent.futures import ThreadPoolExecutor
 
-    with ThreadPoolExecutor(workers, thread_name_prefix=name) as pool:
-        return list(pool.map(fn, items))
+    def run(item: Any) -> T:
+        with holding_core():
+            return fn(item)
+
+    # Under a core budget the caller's core goes to the items while it waits for them.
+    with _lending_core(), ThreadPoolExecutor(workers, thread_name_prefix=name) as pool:
+        return list(pool.map(run, items))

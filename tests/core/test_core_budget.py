@@ -1,0 +1,106 @@
+"""core_budget: parallel detectors share n cores, first come first served, without deadlock."""
+
+import threading
+import time
+
+from neurolint.core.threads import core_budget, holding_core, map_in_threads
+
+
+class _Gauge:
+    """Counts work items running at once and remembers the most."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.now = 0
+        self.most = 0
+
+    def work(self, seconds: float = 0.01) -> None:
+        with self.lock:
+            self.now += 1
+            self.most = max(self.most, self.now)
+        time.sleep(seconds)
+        with self.lock:
+            self.now -= 1
+
+
+def _detector(gauge: _Gauge, results: list, i: int) -> None:
+    # A detector: serial work on its own core, then chunks mapped over 3 threads.
+    with holding_core():
+        gauge.work()
+        results.append(map_in_threads(lambda k: (gauge.work(), k)[1], range(6), 3))
+
+
+def test_at_most_n_items_run_at_once_across_detectors_and_all_finish():
+    gauge, results = _Gauge(), []
+    with core_budget(2):
+        threads = [threading.Thread(target=_detector, args=(gauge, results, i)) for i in range(3)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=10)
+    assert not any(t.is_alive() for t in threads)
+    assert gauge.most == 2  # 3 detectors x 3 chunk threads, never more than the 2 cores
+    assert results == [list(range(6))] * 3
+
+
+def test_without_a_budget_items_run_side_by_side_as_before():
+    gauge = _Gauge()
+    map_in_threads(lambda k: gauge.work(0.05), range(4), 4)
+    assert gauge.most == 4
+
+
+def test_a_released_core_goes_to_the_thread_already_waiting():
+    order = []
+    with core_budget(2):
+        held = threading.Event()
+        go = threading.Event()
+
+        def first() -> None:
+            with holding_core():
+                held.set()
+                go.wait(5)
+            with holding_core():  # asks again at once: must queue behind the waiter
+                order.append("first again")
+
+        def other() -> None:
+            with holding_core():
+                held.wait(5)
+                go.wait(5)
+                time.sleep(0.05)
+
+        def waiter() -> None:
+            with holding_core():
+                order.append("waiter")
+
+        a, b = threading.Thread(target=first), threading.Thread(target=other)
+        a.start()
+        b.start()
+        held.wait(5)
+        time.sleep(0.05)  # both cores taken
+        c = threading.Thread(target=waiter)
+        c.start()
+        time.sleep(0.05)  # the waiter is queued
+        go.set()
+        for t in (a, b, c):
+            t.join(timeout=5)
+    assert order == ["waiter", "first again"]
+
+
+def test_nested_maps_under_a_budget_do_not_deadlock():
+    with core_budget(2):
+        out = map_in_threads(lambda i: sum(map_in_threads(lambda k: k, range(4), 2)), range(4), 2)
+    assert out == [6, 6, 6, 6]
+
+
+def test_a_failing_item_gives_its_core_back():
+    def boom(k: int) -> int:
+        if k == 1:
+            raise ValueError("bad item")
+        return k
+
+    with core_budget(2):
+        try:
+            map_in_threads(boom, range(3), 2)
+        except ValueError:
+            pass
+        assert map_in_threads(lambda k: k, range(4), 2) == [0, 1, 2, 3]  # cores all free
