@@ -3,6 +3,8 @@
 import threading
 import time
 
+import pytest
+
 from neurolint.core.threads import core_budget, holding_core, map_in_threads
 
 
@@ -99,8 +101,6 @@ def test_a_failing_item_gives_its_core_back():
         return k
 
     with core_budget(2):
-        try:
+        with pytest.raises(ValueError, match="bad item"):
             map_in_threads(boom, range(3), 2)
-        except ValueError:
-            pass
         assert map_in_threads(lambda k: k, range(4), 2) == [0, 1, 2, 3]  # cores all free
