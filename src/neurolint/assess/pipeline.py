@@ -87,7 +87,7 @@ def _build(name: str, options: dict[str, Any]):
 
 #: Detectors that run torch models, and those whose work splits into parallel chunks.
 _TORCH_USERS = {"learned", "anomaly"}
-_CHUNK_PARALLEL = {"rules", "learned", "anomaly"}
+_CHUNK_PARALLEL = {"learned", "anomaly"}
 
 
 def _with_jobs(name: str, options: dict[str, Any], workers: int) -> dict[str, Any]:
