@@ -1,4 +1,5 @@
-"""core_budget: parallel detectors share n cores, first come first served, without deadlock."""
+"""core_budget: parallel detectors share n cores, first come first served, without deadlock;
+limit_malloc_arenas: fewer glibc arenas, so freed memory is reused across threads."""
 
 import threading
 import time
@@ -104,3 +105,36 @@ def test_a_failing_item_gives_its_core_back():
         with pytest.raises(ValueError, match="bad item"):
             map_in_threads(boom, range(3), 2)
         assert map_in_threads(lambda k: k, range(4), 2) == [0, 1, 2, 3]  # cores all free
+
+
+def test_malloc_arenas_are_limited_unless_the_user_chose(monkeypatch):
+    import sys
+
+    from neurolint.core.threads import limit_malloc_arenas
+
+    monkeypatch.setenv("MALLOC_ARENA_MAX", "4")
+    assert limit_malloc_arenas() is None  # the user's setting stands
+    monkeypatch.delenv("MALLOC_ARENA_MAX")
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            ctypes.CDLL("libc.so.6").mallopt  # noqa: B018
+        except (OSError, AttributeError):
+            pytest.skip("no glibc here: nothing to limit")
+        assert limit_malloc_arenas(1) == 2  # at least two
+        assert limit_malloc_arenas(3) == 3
+    else:
+        assert limit_malloc_arenas() is None
+
+
+def test_the_command_limits_malloc_arenas(monkeypatch):
+    from typer.testing import CliRunner
+
+    import neurolint.cli.main as cli
+
+    calls = []
+    monkeypatch.setattr(cli, "limit_malloc_arenas", lambda: calls.append(1))
+    result = CliRunner().invoke(cli.app, ["info", "--help"])
+    assert result.exit_code == 0
+    assert calls == [1]

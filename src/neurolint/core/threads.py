@@ -18,7 +18,14 @@ from typing import Any, TypeVar
 
 T = TypeVar("T")
 
-__all__ = ["core_budget", "holding_core", "map_in_threads", "n_workers", "torch_threads"]
+__all__ = [
+    "core_budget",
+    "holding_core",
+    "limit_malloc_arenas",
+    "map_in_threads",
+    "n_workers",
+    "torch_threads",
+]
 
 
 class _Cores:
@@ -157,3 +164,37 @@ def map_in_threads(
     # Under a core budget the caller's core goes to the items while it waits for them.
     with _lending_core(), ThreadPoolExecutor(workers, thread_name_prefix=name) as pool:
         return list(pool.map(run, items))
+
+
+_M_ARENA_MAX = -8  # glibc's mallopt parameter number for the arena count
+
+
+def limit_malloc_arenas(n: int | None = None) -> int | None:
+    """Let glibc's ``malloc`` keep at most ``n`` arenas in this process (default: one per
+    core, at least 2); the ``neurolint`` command does this at start.
+
+    glibc gives threads their own arenas (up to 8 per core) and keeps memory freed in each
+    for reuse, so parallel detectors that allocate and free large arrays in several threads
+    hold more resident memory than they use: checking an hour of 64-channel EEG on two
+    cores peaked about 100 MB higher than with two arenas, and ran no faster. A
+    ``MALLOC_ARENA_MAX`` already in the environment is left alone, as is any platform
+    without glibc.
+
+    Returns
+    -------
+    int | None
+        The limit set, or ``None`` where nothing was changed.
+    """
+    import ctypes
+    import os
+    import sys
+
+    if not sys.platform.startswith("linux") or "MALLOC_ARENA_MAX" in os.environ:
+        return None
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):  # musl and others: no glibc arenas to limit
+        return None
+    limit = max(2, int(n if n is not None else os.cpu_count() or 1))
+    return limit if mallopt(_M_ARENA_MAX, limit) == 1 else None

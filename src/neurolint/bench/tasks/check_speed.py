@@ -92,6 +92,7 @@ def _eeg_rows(quick: bool, seed: int, debug: bool) -> list[MethodResult]:
 _CHILD = """
 import json, resource, sys, time
 import neurolint
+from neurolint.core.threads import limit_malloc_arenas
 
 
 def peak():
@@ -108,6 +109,7 @@ def peak():
     return rss if sys.platform == "darwin" else rss * 1024
 
 
+limit_malloc_arenas()  # as the neurolint command does at start
 ts = neurolint.read(sys.argv[1])
 neurolint.check(ts.time_slice(0, min(10.0, ts.duration)), progress_bar=False)
 warm = peak()
