@@ -38,7 +38,7 @@ def _root(
 ) -> None:
     """Assess and correct the quality of neural recordings."""
     _STATE["debug"] = debug
-    limit_malloc_arenas()  # parallel detectors: less resident memory, same speed
+    limit_malloc_arenas()  # parallel detectors hold less memory freed in thread arenas
     logging.basicConfig(
         level=logging.DEBUG if debug else logging.WARNING,
         format="neurolint: %(levelname)s: %(message)s",
