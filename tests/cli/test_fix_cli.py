@@ -58,6 +58,19 @@ def test_fix_refuses_existing_outputs_and_the_input(tmp_path, capsys):
     assert "Traceback" not in err
 
 
+def test_fix_refuses_an_existing_binary_sidecar_before_any_work(tmp_path, capsys, monkeypatch):
+    sim = simulate_eeg(8, 10, 256.0, artifacts=None, seed=1)
+    src = tmp_path / "rec.fif"
+    nl.write(sim.data, src)
+    (tmp_path / "out.json").write_text("keep me")  # out.raw's sidecar
+    ran = []
+    monkeypatch.setattr("neurolint.assess.check", lambda *a, **k: ran.append(1))
+    assert main(["fix", str(src), "-o", str(tmp_path / "out.raw")]) == 2
+    assert not ran and not (tmp_path / "out.raw").exists()
+    assert (tmp_path / "out.json").read_text() == "keep me"
+    assert "out.json already exists" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("name", ["out.edf", "out.bin", "out.nwb"])
 def test_fix_writes_each_output_format_readable_back(tmp_path, name):
     sim = simulate_eeg(8, 12, 256.0, artifacts=["line_noise"], seed=3)

@@ -62,11 +62,14 @@ def fix(
     from ..correct import fix as run_fix
     from ..io import read, write
     from ..io._atomic import atomic_path, check_writable
+    from ..io.api import output_files
 
     source = Path(str(path).split(".h5:")[0])
     targets = [out, _log_path(out)] + ([residual_path] if residual_path else [])
     targets += [report_path] if report_path else []
-    for target in targets:
+    # Binary outputs bring a sidecar each: refuse an existing one now, not after the work.
+    companions = [f for t in (out, residual_path) if t for f in output_files(t)[1:]]
+    for target in targets + companions:
         if _same_file(source, target) or Path(target).resolve() == source.resolve():
             raise ParameterError(
                 f"{target} is the input file; neurolint never overwrites its input. "

@@ -18,7 +18,7 @@ from ..core.imaging import Movie, VolumeSeries
 from ..core.timeseries import TimeSeries
 from .registry import find_format, get_format, split_dataset_path
 
-__all__ = ["read", "write"]
+__all__ = ["output_files", "read", "write"]
 
 Series = TimeSeries | Movie | VolumeSeries
 
@@ -150,6 +150,18 @@ def write(
     except OSError as exc:
         raise CorruptFileError(f"Could not write {path_obj}: {exc}.") from exc
     return path_obj
+
+
+def output_files(path: str | os.PathLike, *, format: str | None = None) -> list[Path]:
+    """Every file :func:`write` creates for ``path``: the file itself, and for binary
+    output its ``.json`` sidecar. A command checks them all before its work, so an existing
+    sidecar stops it at the start rather than after the correction."""
+    path_obj, _ = split_dataset_path(path)
+    fmt = get_format(format) if format else find_format(path_obj, None, {"dtype": "output"})
+    files = [path_obj]
+    if fmt.name == "binary":
+        files.append(path_obj.with_suffix(".json"))
+    return files
 
 
 def _writers_for(kind: str) -> list[Any]:
