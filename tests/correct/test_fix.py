@@ -208,3 +208,66 @@ def test_each_step_processes_its_own_margins_only():
     # 500-sample block and its own 5 a side, not 810 more.
     assert max(wide.widths) == 500 + 2 * 405 and max(narrow.widths) == 500 + 2 * 5
     np.testing.assert_allclose(parts, whole, atol=1e-6)
+
+
+class _Sparse(_Smooth):
+    """A moving mean that acts only in ``[a, z)`` and says so through ``changes``."""
+
+    def __init__(self, margin: int, a: int, z: int) -> None:
+        super().__init__(margin)
+        self.a, self.z = a, z
+
+    def changes(self, lo, hi):
+        return self.a < hi and lo < self.z
+
+    def apply(self, block, start):
+        smooth = super().apply(block, start)
+        out = block.copy()
+        a, z = max(self.a, start), min(self.z, start + block.shape[1])
+        if z > a:
+            out[:, a - start : z - start] = smooth[:, a - start : z - start]
+        return out
+
+
+def test_a_block_skips_a_step_that_changes_nothing_there_and_its_margin():
+    from neurolint.correct import base
+
+    rng = np.random.default_rng(1)
+    src = TimeSeries(rng.standard_normal((3, 5000)).astype(np.float32), 100.0)
+    sparse, dense = _Sparse(400, 2450, 2550), _Smooth(5)
+    whole = base.CorrectedArray(src, [sparse, dense], block_seconds=50.0)[:, 0:5000]
+    sparse.widths.clear()
+    tally = base.EnergyTally(["step", "step2"], 3)
+    sparse.name, dense.name = "step", "step2"
+    blocks = base.CorrectedArray(src, [sparse, dense], block_seconds=5.0, tally=tally)
+    parts = np.concatenate([blocks[:, a : a + 500] for a in range(0, 5000, 500)], axis=1)
+    np.testing.assert_allclose(parts, whole, atol=1e-6)
+    # Only the two blocks whose span (with the next step's 5 samples) meets [2450, 2550)
+    # ran it.
+    assert len(sparse.widths) == 2
+    # Skipped or not, the step was given (and counted) every sample once.
+    x = src.get_data().astype(np.float64)
+    np.testing.assert_allclose(tally.total["step"], (x * x).sum(axis=1), rtol=1e-6)
+
+
+def test_sparse_steps_say_where_they_act():
+    from neurolint.correct.artifacts import ArtifactRemover
+    from neurolint.correct.impute import GapFiller
+    from neurolint.correct.movement import MovementRemover
+
+    x = np.random.default_rng(2).standard_normal((4, 6000)).astype(np.float32)
+    x[1, 1000:1050] = np.nan
+    x[2, 3000:3100] = np.nan
+    gaps = GapFiller(method="ar").fit(TimeSeries(x, 256.0))
+    assert gaps.changes(990, 1001) and gaps.changes(1049, 1200) and gaps.changes(0, 6000)
+    assert not gaps.changes(1050, 3000) and not gaps.changes(0, 1000)
+    assert not gaps.changes(3100, 6000)
+    move = MovementRemover()
+    move.regions_, move.margin_ = [(1000, 1500, (0,)), (4000, 4200, (1,))], 500
+    move._starts = np.array([1000, 4000])
+    assert move.changes(1400, 1600) and move.changes(4199, 5000)
+    assert not move.changes(1500, 4000) and not move.changes(0, 1000)
+    remover = ArtifactRemover()
+    remover.length_, remover.windows_ = 512, np.array([[0, 1000, 1512], [3, 1256, 1768]])
+    assert remover.changes(1767, 2000) and remover.changes(0, 1001)
+    assert not remover.changes(1768, 9000) and not remover.changes(0, 1000)

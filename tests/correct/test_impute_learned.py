@@ -83,6 +83,7 @@ def test_learned_fill_does_not_depend_on_where_blocks_fall():
     step = GapFiller(method="learned").fit(holed)
     assert step.learned_.all()
     whole = corrected_series(holed, [step]).get_data()
+    step._fills.clear()  # computed afresh, not taken from the whole read's fills
     # Blocks of 1000 samples, each computed on its own with the step's margins.
     out = TimeSeries(CorrectedArray(holed, [step], block_seconds=1.0), ts.sampling_rate)
     parts = np.concatenate(
@@ -188,3 +189,45 @@ def test_train_inpainter_cli_writes_a_model_the_gap_filler_uses(tmp_path):
     assert step.log().parameters["filled_by"]["classical"] == 0
     assert np.isfinite(filled).all()
     assert main(args) == 2  # never overwrites a model
+
+
+def test_each_learned_fill_is_computed_once_and_the_cache_stays_bounded(monkeypatch):
+    from neurolint.correct import _inpaint
+    from neurolint.correct.impute import _FillCache
+
+    ts, _ = _lfp_with_gaps(seed=602, seconds=12.0)
+    step = GapFiller(method="learned").fit(ts)
+    calls = []
+    run = _inpaint.run_inpainter
+
+    def counted(net, x):
+        calls.append(len(x))
+        return run(net, x)
+
+    monkeypatch.setattr(_inpaint, "run_inpainter", counted)
+    first = corrected_series(ts, [step]).get_data()
+    n_gaps = sum(calls)
+    assert n_gaps == len(step.gaps_) == len(step._fills)
+    # Read again, in short blocks: every fill comes from the cache, the same samples.
+    again = TimeSeries(CorrectedArray(ts, [step], block_seconds=0.5), ts.sampling_rate)
+    np.testing.assert_array_equal(again.get_data(), first)
+    assert sum(calls) == n_gaps
+    small = _FillCache(max_bytes=3000)
+    for i in range(10):
+        small.put((0, i, i + 300), np.ones(300, np.float32))  # 1200 bytes each
+    assert len(small) == 2 and small.nbytes <= 3000
+    assert small.get((0, 9, 309)) is not None and small.get((0, 0, 300)) is None
+
+
+def test_peers_are_recorded_and_not_flat_even_where_a_strided_look_sees_flat():
+    from neurolint.correct._inpaint import _peers
+
+    rng = np.random.default_rng(3)
+    block = rng.standard_normal((6, 20_000)).astype(np.float32)
+    block[2] = 1.0  # flat throughout
+    block[3] = 1.0
+    block[3, 12_345] = 2.0  # flat but for one sample, between the strided ones
+    missing = np.zeros(block.shape, bool)
+    missing[4, 100:200] = True  # not recorded throughout
+    known = np.ones(20_000, bool)
+    assert _peers(block, missing, 0, 0, 20_000, known) == [1, 3, 5]

@@ -241,6 +241,12 @@ class ArtifactRemover(Step):
         w[:ramp], w[-ramp:] = edge, edge[::-1]
         return w
 
+    def changes(self, lo: int, hi: int) -> bool:
+        """Whether a window to clean overlaps ``[lo, hi)`` (windows are sorted by start)."""
+        starts = self.windows_[:, 1]
+        first = int(np.searchsorted(starts, lo - self.length_ + 1))
+        return bool(first < len(starts) and starts[first] < hi)
+
     def apply(self, block: np.ndarray, start: int) -> np.ndarray:
         """The block with the windows that lie in it cleaned."""
         from scipy.signal import resample_poly
@@ -248,7 +254,7 @@ class ArtifactRemover(Step):
         stop = start + block.shape[1]
         inside = (self.windows_[:, 1] >= start) & (self.windows_[:, 2] <= stop)
         if not inside.any():
-            return block.astype(np.float32, copy=True)
+            return block
         wins = self.windows_[inside]
         x = np.stack([block[ch, a - start : b - start] for ch, a, b in wins]).astype(np.float64)
         x = np.nan_to_num(x)

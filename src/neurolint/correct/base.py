@@ -6,7 +6,9 @@ learns what it needs from the (already partly corrected) recording and returns `
 and carries ``margin_`` samples of context on each side (or the block itself where it changes
 nothing there; a step never writes into the block it is given), and ``log()`` says what it
 did. Only the block less ``margin_`` on each side (less where the block meets the
-recording's ends) is read afterwards.
+recording's ends) is read afterwards. A step that acts only in places (gaps, findings) says
+so through ``changes(lo, hi)``: a block whose samples it would leave as they are then skips
+it and its margin.
 """
 
 from __future__ import annotations
@@ -36,6 +38,12 @@ class Step:
 
     def apply(self, block: np.ndarray, start: int) -> np.ndarray:
         raise NotImplementedError
+
+    def changes(self, lo: int, hi: int) -> bool:
+        """Whether ``apply`` can change any sample in ``[lo, hi)``; steps that act in places
+        say no where they do not, and blocks there then skip them and their margins.
+        default: ``True`` (a step that acts everywhere)."""
+        return True
 
     @property
     def active(self) -> bool:
@@ -183,22 +191,34 @@ class CorrectedArray(Float32Rows):
 
     def _compute(self, start: int, stop: int) -> np.ndarray:
         n = self.shape[1]
-        rest = self._margin()
+        # From the last step back: the span each step's output must cover, and whether the
+        # step changes anything there. One that does not is skipped with its margin: a
+        # probe's gap fill wants 1.6 s a side of 1.5 s blocks, almost none of them with a gap.
+        plan: list[tuple[Step, bool]] = []
+        rest = 0
+        for s in reversed([s for s in self.steps if s.active]):
+            changes = getattr(s, "changes", None)  # steps not derived from Step act everywhere
+            needed = changes is None or changes(max(0, start - rest), min(n, stop + rest))
+            plan.append((s, needed))
+            rest += s.margin_ if needed else 0
+        plan.reverse()
         lo = max(0, start - rest)
         block = self.source.get_data(lo, min(n, stop + rest))
         tally = self.tally
         # Count each sample once, in a forward stream; a jump ahead leaves a hole.
         count_from = None if tally is None or start > tally.until else max(start, tally.until)
-        for s in self.steps:
-            if not s.active:
+        counting = count_from is not None and count_from < stop
+        for s, needed in plan:
+            if not needed:
+                if counting:
+                    tally.add(s.name, block[:, count_from - lo : stop - lo], None)
                 continue
             out = s.apply(block, lo)
-            if count_from is not None and count_from < stop:
+            if counting:
                 core = slice(count_from - lo, stop - lo)
                 tally.add(s.name, block[:, core], None if out is block else out[:, core])
             # The steps after this one need only their own margins: the rest of the block
-            # was context for this step (a probe's learned gap fill wants 1.5 s a side; the
-            # steps after it would otherwise process three times the block).
+            # was context for this step.
             rest -= s.margin_
             new_lo = max(0, start - rest)
             block = out[:, new_lo - lo : min(n, stop + rest) - lo]

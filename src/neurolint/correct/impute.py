@@ -31,6 +31,8 @@ Gaps longer than ``max_duration`` are left as they are and logged.
 from __future__ import annotations
 
 import logging
+import threading
+from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
@@ -188,6 +190,69 @@ def _fill_spline(before: np.ndarray, after: np.ndarray, n: int) -> np.ndarray:
     return CubicSpline(t, np.concatenate((before, after)))(np.arange(n))
 
 
+class _FillCache:
+    """The learned fills computed so far, by gap, least recently used first out, within
+    ``max_bytes``. A learned fill reads only its window, which lies wholly in any block that
+    computes it, so it is the same whichever block asks; the steps fitted after the gap step
+    read through it, and blocks overlap by their margins, so each gap is asked for two or
+    three times."""
+
+    def __init__(self, max_bytes: int = 64 << 20) -> None:
+        self.max_bytes = max_bytes
+        self._fills: OrderedDict[tuple[int, int, int], np.ndarray] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[int, int, int]) -> np.ndarray | None:
+        with self._lock:
+            fill = self._fills.get(key)
+            if fill is not None:
+                self._fills.move_to_end(key)
+            return fill
+
+    def put(self, key: tuple[int, int, int], fill: np.ndarray) -> None:
+        fill = np.array(fill, dtype=np.float32)  # a copy of its own, not a view of a block
+        fill.flags.writeable = False
+        with self._lock:
+            if key in self._fills or fill.nbytes > self.max_bytes:
+                return
+            self._fills[key] = fill
+            self._bytes += fill.nbytes
+            while self._bytes > self.max_bytes:
+                _, old = self._fills.popitem(last=False)
+                self._bytes -= old.nbytes
+
+    def clear(self) -> None:
+        with self._lock:
+            self._fills.clear()
+            self._bytes = 0
+
+    @property
+    def nbytes(self) -> int:
+        return self._bytes
+
+    def __len__(self) -> int:
+        return len(self._fills)
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"max_bytes": self.max_bytes}  # a copy in another process starts empty
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(state["max_bytes"])
+
+
+def _core_copy(block: np.ndarray, c0: int, c1: int, rows: set[int]) -> np.ndarray:
+    """A float32 copy of ``block``'s columns ``[c0, c1)`` and of its whole ``rows``, zeros
+    elsewhere. The margins outside ``[c0, c1)`` are not read after the step, and on a probe
+    they are twice the block: zeros from ``np.zeros`` are pages never touched, where a full
+    copy spent a third of a second per block faulting them in."""
+    out = np.zeros(block.shape, dtype=np.float32)
+    out[:, c0:c1] = block[:, c0:c1]
+    for r in rows:
+        out[r] = block[r]
+    return out
+
+
 class GapFiller(Step):
     """Fill missing samples from the context around each gap.
 
@@ -279,6 +344,7 @@ class GapFiller(Step):
         self._spatial_ctx = min(spatial_ctx, MAX_CONTEXT_SAMPLES)
         self.margin_ = widest + max(self._context, 2 * widest, self._spatial_ctx)
         self._starts = np.array([g[1] for g in self.gaps_], dtype=np.int64)
+        self._widest = widest
         # Every known gap, filled or not: the learned fill must not read them as signal.
         self._all = sorted(self.gaps_ + self.left_, key=lambda g: g[1])
         self._all_starts = np.array([g[1] for g in self._all], dtype=np.int64)
@@ -286,6 +352,7 @@ class GapFiller(Step):
         self.learned_ = np.zeros(len(self.gaps_), dtype=bool)
         self.reasons_: dict[str, int] = {}
         self._net = None
+        self._fills = _FillCache()
         if self.method == "learned" and self.gaps_:
             self._plan_learned(ts)
         if not self.gaps_:
@@ -405,6 +472,12 @@ class GapFiller(Step):
         )
         return keep
 
+    def changes(self, lo: int, hi: int) -> bool:
+        """Whether a filled gap overlaps ``[lo, hi)`` (only gap samples are written)."""
+        first = int(np.searchsorted(self._starts, lo - self._widest))
+        last = int(np.searchsorted(self._starts, hi))
+        return any(self.gaps_[i][2] > lo for i in range(first, last))
+
     def apply(self, block: np.ndarray, start: int) -> np.ndarray:
         """The block with the fitted gaps that lie in it filled (the block itself when
         none does: most blocks of a long recording)."""
@@ -418,7 +491,7 @@ class GapFiller(Step):
         here = [i for i in range(lo, hi) if self.gaps_[i][2] > first]
         if not here:
             return block
-        out = block.astype(np.float32, copy=True)
+        out = _core_copy(block, first - start, last - start, {self.gaps_[i][0] for i in here})
         learned: list[tuple[int, int, int]] = []
         for i in here:
             ch, a, z = self.gaps_[i]
@@ -464,6 +537,18 @@ class GapFiller(Step):
         """Fill ``gaps`` (wholly inside ``block``) with the learned model, in place."""
         from ._inpaint import native_fill, prepare, run_inpainter
 
+        cache = getattr(self, "_fills", None)
+        if cache is not None:
+            todo = []
+            for ch, a, z in gaps:
+                fill = cache.get((ch, a, z))
+                if fill is None:
+                    todo.append((ch, a, z))
+                else:
+                    out[ch, a - start : z - start] = fill
+            gaps = todo
+        if not gaps:
+            return
         stop = start + block.shape[1]
         missing = ~np.isfinite(block)
         lo = int(np.searchsorted(self._all_starts, start - self._all_widest))
@@ -490,6 +575,8 @@ class GapFiller(Step):
             for (ch, a, z), item, output in zip(part, items, outputs, strict=True):
                 fill = native_fill(item, output, a - start, z - start)
                 out[ch, a - start : z - start] = fill
+                if cache is not None:
+                    cache.put((ch, a, z), fill)
 
     def log(self) -> CorrectionStep:
         sfreq = getattr(self, "sfreq_", 1.0)

@@ -111,6 +111,12 @@ class MovementRemover(Step):
             self.skipped_ = "no movement findings to correct"
         return self
 
+    def changes(self, lo: int, hi: int) -> bool:
+        """Whether a region overlaps ``[lo, hi)`` (only regions' samples are written)."""
+        first = int(np.searchsorted(self._starts, lo - self.margin_))
+        last = int(np.searchsorted(self._starts, hi))
+        return any(z > lo for _, z, _ in self.regions_[first:last])
+
     def apply(self, block: np.ndarray, start: int) -> np.ndarray:
         """The block with every region that lies wholly inside it corrected.
 
