@@ -67,18 +67,22 @@ class EnergyTally:
     def add(self, name: str, before: np.ndarray, after: np.ndarray | None) -> None:
         """Count samples finite both before and after (a gap a step fills is not energy);
         ``after=None``: the step left ``before`` as it was."""
-        for t in column_tiles(before):  # float64 a tile at a time
-            a = before[:, t].astype(np.float64)
+        # A tile at a time, in the blocks' own precision with sums in float64: float64
+        # copies of every tile cost a probe's write more than the sums themselves.
+        for t in column_tiles(before):
+            a = before[:, t]
             if after is None:
-                a[~np.isfinite(a)] = 0.0
+                ok = np.isfinite(a)
+                if not ok.all():
+                    a = np.where(ok, a, 0)
             else:
                 d = a - after[:, t]  # finite exactly where both are
                 ok = np.isfinite(d)
                 if not ok.all():
-                    a[~ok] = 0.0
-                    d[~ok] = 0.0
-                self.removed[name] += np.einsum("ij,ij->i", d, d)
-            self.total[name] += np.einsum("ij,ij->i", a, a)
+                    a = np.where(ok, a, 0)
+                    d = np.where(ok, d, 0)
+                self.removed[name] += np.einsum("ij,ij->i", d, d, dtype=np.float64)
+            self.total[name] += np.einsum("ij,ij->i", a, a, dtype=np.float64)
 
     def fractions(self, ch_names: list[str]) -> dict[str, dict[str, float]]:
         """Removed over given energy, capped at 1 (rebuilding a flat channel "removes" more

@@ -93,6 +93,12 @@ def _from_findings(qc: Any) -> float | None:
     return None
 
 
+def _finite(x: np.ndarray) -> np.ndarray:
+    """``x`` with NaN and infinite samples read as 0 (a copy only when there are some)."""
+    ok = np.isfinite(x)
+    return x if ok.all() else np.where(ok, x, np.zeros((), x.dtype))
+
+
 def _boxcar(x: np.ndarray, period: float) -> np.ndarray:
     """Moving mean over one (fractional) period along the last axis, centred.
 
@@ -320,19 +326,22 @@ class LineNoiseRemover(Step):
             return out
         # smooth + rest - a w' rest, rest = x - boxcar(x): x less the components' rest. The
         # boxcar is linear and acts on each row, so it runs on the few components
-        # (w' rest = w'x - boxcar(w'x)) rather than on every channel. In float64 a tile at a
-        # time.
+        # (w' rest = w'x - boxcar(w'x)) rather than on every channel. The products run in
+        # float32 a tile at a time (float64 copies of a probe's blocks cost more than the
+        # arithmetic); the components' boxcar in float64.
         tiles = column_tiles(block)
-        proj = np.empty((self.w_.shape[1], block.shape[1]))
+        w = self.w_.astype(np.float32)
+        a = self.a_.astype(np.float32)
+        proj = np.empty((w.shape[1], block.shape[1]))
         for t in tiles:
-            proj[:, t] = self.w_.T @ zero_nonfinite(block[:, t].astype(np.float64))
+            proj[:, t] = w.T @ _finite(block[:, t])
         proj -= _boxcar(proj, self.period_)
+        proj = proj.astype(np.float32)
         out = np.empty(block.shape, dtype=np.float32)
         for t in tiles:
-            x = zero_nonfinite(block[:, t].astype(np.float64))
-            x -= self.a_ @ proj[:, t]
-            out[:, t] = x
-            gap = np.isnan(block[:, t])
+            x = block[:, t]
+            np.subtract(_finite(x), a @ proj[:, t], out=out[:, t])
+            gap = np.isnan(x)
             if gap.any():
                 out[:, t][gap] = np.nan  # gaps stay gaps
         return out
