@@ -142,6 +142,28 @@ def test_mains_band_in_one_fft_is_the_filtfilt_band_passes_away_from_the_ends(sf
     np.testing.assert_allclose(got[:, edge:-edge], expected[:, edge:-edge], atol=1e-3)
 
 
+@pytest.mark.parametrize("sfreq", [256.0, 1000.0])
+def test_mains_band_of_a_chunk_with_real_margins_needs_no_padding(sfreq, rng):
+    """Inside a recording the fit's 2 s margins are signal: unpadded, the chunk's core gets
+    the band-passes of the whole recording."""
+    from scipy.signal import butter, sosfiltfilt
+
+    from neurolint.correct.line_noise import _harmonic_band
+
+    t = np.arange(round(12 * sfreq)) / sfreq
+    x = rng.standard_normal((4, len(t))) + 3 * np.sin(2 * np.pi * 50 * t)
+    expected = sum(
+        sosfiltfilt(butter(2, [h - 1, h + 1], "bandpass", fs=sfreq, output="sos"), x)
+        for h in np.arange(50.0, 0.5 * sfreq - 1.0, 50.0)
+    )
+    s = round(sfreq)  # samples per second
+    got = _harmonic_band(x[:, 3 * s : 9 * s], sfreq, 50.0, pad=(False, False))
+    np.testing.assert_allclose(got[:, 2 * s : 4 * s], expected[:, 5 * s : 7 * s], atol=1e-3)
+    # At the recording's start the reflection pad stands in for the missing margin.
+    first = _harmonic_band(x[:, : 6 * s], sfreq, 50.0, pad=(True, False))
+    np.testing.assert_allclose(first[:, 2 * s : 4 * s], expected[:, 2 * s : 4 * s], atol=1e-3)
+
+
 def test_a_wide_fast_probe_is_fitted_on_a_budget_and_applied_with_a_short_margin(monkeypatch, rng):
     from neurolint.correct import line_noise
 

@@ -95,6 +95,24 @@ def test_integer_storage_that_no_longer_fits_gets_a_new_gain(tmp_path, rng):
     assert np.abs(back[1] - x[1]).max() <= side["gain"][1] / 2 + 1e-3
 
 
+def test_a_sample_a_fraction_of_a_step_past_the_rail_is_clipped_not_rescaled(tmp_path, rng):
+    """A correction that nudges a saturated sample just past the integer range keeps the
+    stored gain (the error stays within one step); further past it, the channel is
+    rescaled."""
+    data = rng.integers(-3000, 3000, size=(1500, 2)).astype(np.int16)
+    data[700] = 32767  # saturated on both channels
+    path = _write_raw(tmp_path, data, sample_rate=1000.0, shape=[-1, 2], dtype="int16")
+    ts = nl.read(path)
+    x = ts.get_data()
+    x[0, 700] += 0.8  # rounds to 32768: one step past
+    x[1, 700] += 1.6
+    out = nl.write(TimeSeries(x, 1000.0, integer_storage=ts.integer_storage), tmp_path / "o.raw")
+    side = json.loads(out.with_suffix(".json").read_text())
+    assert side["gain"][0] == 1.0 and side["gain"][1] == pytest.approx(32768.6 / 32767)
+    written = np.fromfile(out, np.int16).reshape(-1, 2)
+    np.testing.assert_array_equal(written[:, 0], data[:, 0])
+
+
 def test_size_not_a_multiple_of_the_frame_is_refused(tmp_path):
     path = _write_raw(
         tmp_path, np.zeros(1001, np.int16), sample_rate=1000, shape=[-1, 4], dtype="int16"

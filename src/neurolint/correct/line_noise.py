@@ -130,26 +130,35 @@ def _boxcar(x: np.ndarray, period: float) -> np.ndarray:
     return out
 
 
-def _harmonic_band(x: np.ndarray, sfreq: float, freq: float) -> np.ndarray:
+def _harmonic_band(
+    x: np.ndarray, sfreq: float, freq: float, *, pad: tuple[bool, bool] = (True, True)
+) -> np.ndarray:
     """Sum of narrow band-passes (±1 Hz) at every harmonic of ``freq`` below Nyquist.
 
     Each band-pass is a 2nd-order Butterworth run forwards and backwards, applied in the
     frequency domain as its squared magnitude (what ``sosfiltfilt`` applies away from the
     edges): one FFT for all harmonics, where 300 filters at 30 kHz took minutes per second
-    of a probe. The ends are padded by odd reflection, as ``sosfiltfilt`` pads.
+    of a probe. The ends marked in ``pad`` (a recording's own start and end) are padded by
+    odd reflection, as ``sosfiltfilt`` pads; elsewhere the caller's margin is real signal,
+    and the FFT's wrap-around lies a margin away from what it keeps.
     """
     from scipy.fft import irfft, next_fast_len, rfft
 
     n = x.shape[-1]
-    pad = min(n - 1, round(sfreq))
-    padded = np.concatenate(
-        [2 * x[..., :1] - x[..., pad:0:-1], x, 2 * x[..., -1:] - x[..., -2 : -pad - 2 : -1]],
-        axis=-1,
-    )
+    width = min(n - 1, round(sfreq))
+    left, right = (width if p else 0 for p in pad)
+    parts = [x]
+    if left:
+        parts.insert(0, 2 * x[..., :1] - x[..., left:0:-1])
+    if right:
+        parts.append(2 * x[..., -1:] - x[..., -2 : -right - 2 : -1])
+    padded = np.concatenate(parts, axis=-1) if len(parts) > 1 else x
     nfft = next_fast_len(padded.shape[-1], real=True)
     gain = _band_gain(nfft, float(sfreq), float(freq))
-    out = irfft(rfft(padded, nfft, axis=-1) * gain, nfft, axis=-1)
-    return out[..., pad : pad + n]
+    # Every core: the fit runs one step at a time, and this FFT is most of a probe's fit.
+    spec = rfft(padded, nfft, axis=-1, workers=-1)
+    spec *= gain
+    return irfft(spec, nfft, axis=-1, workers=-1)[..., left : left + n]
 
 
 @functools.lru_cache(maxsize=8)
@@ -252,9 +261,10 @@ class LineNoiseRemover(Step):
         c1 = np.zeros((n_ch, n_ch))
         margin = self.margin_
         # Chunks: the residual and its mains band over every channel, kept for the
-        # covariances; the filtering runs on a group of channels at a time with the margins
-        # (float64, about six copies), so a wide probe's chunk stays within budget.
-        core = chunk_samples(self.chunk_duration, sfreq, n_ch, itemsize=16, max_bytes=_FIT_BYTES)
+        # covariances (float32: twice the core within the budget, so a wide probe's 2 s
+        # margins are filtered half as often); the filtering runs on a group of channels at
+        # a time with the margins (float64, about six copies), so a chunk stays within budget.
+        core = chunk_samples(self.chunk_duration, sfreq, n_ch, itemsize=8, max_bytes=_FIT_BYTES)
         group = max(1, _FIT_BYTES // (6 * 8 * (core + 2 * margin)))
         starts = list(range(0, ts.n_samples, core))
         # Covariances settle long before an hour of a probe: past a budget of work
@@ -268,17 +278,27 @@ class LineNoiseRemover(Step):
             stop = min(ts.n_samples, start + core)
             lo, hi = max(0, start - margin), min(ts.n_samples, stop + margin)
             a, b = start - lo, stop - lo
-            rest_core = np.empty((n_ch, b - a))
-            line_core = np.empty((n_ch, b - a))
+            rest_core = np.empty((n_ch, b - a), dtype=np.float32)
+            line_core = np.empty((n_ch, b - a), dtype=np.float32)
+            ends = (lo == 0, hi == ts.n_samples)
             for g in range(0, n_ch, group):
                 rows = list(range(g, min(n_ch, g + group)))
                 x = zero_nonfinite(ts.get_data(lo, hi, channels=rows).astype(np.float64))
                 rest = x - _boxcar(x, self.period_)
-                line = _harmonic_band(rest, sfreq, self.line_freq_) if rest.shape[1] > 30 else rest
+                line = (
+                    _harmonic_band(rest, sfreq, self.line_freq_, pad=ends)
+                    if rest.shape[1] > 30
+                    else rest
+                )
                 rest_core[rows] = rest[:, a:b]
                 line_core[rows] = line[:, a:b]
-            c0 += rest_core @ rest_core.T
-            c1 += line_core @ line_core.T
+            # Products in double a tile at a time: a repaired channel is a combination of
+            # others, and single-precision sums leave such a covariance indefinite.
+            for t in column_tiles(rest_core):
+                r = rest_core[:, t].astype(np.float64)
+                c0 += r @ r.T
+                m = line_core[:, t].astype(np.float64)
+                c1 += m @ m.T
             fitted += b - a
         self.fit_seconds_ = fitted / sfreq
         # Components maximising mains power over total power of the residual (DSS).

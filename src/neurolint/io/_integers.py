@@ -4,6 +4,11 @@ Writers of integer files (binary, NWB) keep each channel's stored gain and offse
 (:attr:`~neurolint.core.timeseries.TimeSeries.integer_storage`) while its values, divided
 by them, still round into the integer type, so samples a correction left alone keep their
 exact integers; a channel that no longer fits gets a gain that maps its peak onto the type.
+
+Values at most one step beyond the type's range are clipped to it (an error of at most one
+step, where rounding makes half of one) rather than counted as not fitting: a correction
+that nudges a saturated sample a fraction of a step past the rail would otherwise rescale
+the channel, changing every integer of it and costing two more passes over the data.
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["fits", "new_range", "rescale", "scaled", "widen"]
+__all__ = ["fits", "new_range", "rescale", "rounded", "scaled", "widen"]
 
 
 def new_range(n_channels: int) -> np.ndarray:
@@ -31,10 +36,17 @@ def scaled(block: np.ndarray, gain: np.ndarray, offset: np.ndarray, seen: np.nda
 
 
 def fits(seen: np.ndarray, dtype: np.dtype) -> np.ndarray:
-    """Per channel, whether the range ``seen`` rounds into ``dtype``."""
+    """Per channel, whether the range ``seen`` lies within one step of ``dtype``'s (what
+    :func:`rounded` stores with an error of at most one step)."""
     info = np.iinfo(dtype)
     with np.errstate(invalid="ignore"):
-        return (np.rint(seen[0]) >= info.min) & (np.rint(seen[1]) <= info.max)
+        return (seen[0] >= info.min - 1) & (seen[1] <= info.max + 1)
+
+
+def rounded(x: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """``x`` (already scaled, within :func:`fits`) rounded and clipped into ``dtype``."""
+    info = np.iinfo(dtype)
+    return np.clip(np.rint(x), info.min, info.max).astype(dtype)
 
 
 def widen(

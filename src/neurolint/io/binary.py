@@ -26,7 +26,7 @@ from ..core.errors import (
 )
 from ..core.timeseries import TimeSeries
 from ._atomic import atomic_path, check_writable
-from ._integers import fits, new_range, rescale, scaled, widen
+from ._integers import fits, new_range, rescale, rounded, scaled, widen
 
 __all__ = ["find_sidecar", "read_binary", "write_binary"]
 
@@ -229,7 +229,7 @@ def _write_ints(
         x = scaled(block, gain, offset, seen)
         if not fits(seen, dtype).all():
             return chunk.start, seen
-        np.ascontiguousarray(np.rint(x).T, dtype=dtype).tofile(fh)
+        np.ascontiguousarray(rounded(x, dtype).T).tofile(fh)
     return None, seen
 
 

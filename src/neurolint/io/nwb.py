@@ -48,7 +48,7 @@ from ..core.imaging import Movie
 from ..core.timeseries import TimeSeries
 from ..core.validate import check_option, import_optional
 from ._atomic import atomic_path
-from ._integers import fits, new_range, rescale, scaled, widen
+from ._integers import fits, new_range, rescale, rounded, scaled, widen
 
 __all__ = ["read_nwb", "write_nwb"]
 
@@ -589,7 +589,7 @@ def _to_counts(block: np.ndarray, step: np.ndarray, dtype: np.dtype) -> np.ndarr
     x = scaled(block, step, np.zeros(len(step)), seen)
     if x.shape[1] and not (np.isfinite(seen).all() and fits(seen, dtype).all()):
         raise _OutOfRange
-    return np.rint(x)
+    return rounded(x, dtype)
 
 
 def _integer_steps(ts: TimeSeries) -> np.ndarray | None:
