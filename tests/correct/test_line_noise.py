@@ -176,7 +176,8 @@ def test_a_wide_fast_probe_is_fitted_on_a_budget_and_applied_with_a_short_margin
     step = LineNoiseRemover(line_freq=50.0, chunk_duration=2.0).fit(ts)
     assert step.method_ == "zapline" and step.n_remove_ >= 1
     assert 4.0 <= step.fit_seconds_ <= 6.0 and step.log().parameters["fit_seconds"] > 0
-    assert step.margin_ == 101  # one mains period and a sample, not 2 s
+    # The boxcar's period, the comb's 8 periods, the fractional shift's taps: not 2 s.
+    assert step.margin_ == 917
     out = corrected_series(ts, [step]).get_data()
     assert np.abs(out - x + 5 * hum).std() < 0.2 * np.abs(5 * hum).std()
 
@@ -196,3 +197,32 @@ def test_a_probe_assessment_gives_its_mains_frequency_to_the_fix(monkeypatch):
     monkeypatch.setattr(line_noise, "detect_line_freq", no_spectrum)
     step = LineNoiseRemover().fit(sim.data, qc)
     assert step.line_freq_ == sim.truth.events_of("line_noise")[0].extras["frequency"]
+
+
+def test_an_artifact_the_budgeted_fit_did_not_see_is_not_spread(monkeypatch, rng):
+    """A wide probe's fit sees part of the recording. Removing the components' whole
+    residual (``comb_periods=0``, the original ZapLine) carries an artifact outside the
+    fitted chunks onto every channel; removing only what repeats every period carries a
+    fraction of it (its power by about 1/17), and still removes the hum."""
+    from neurolint.correct import line_noise
+
+    sfreq, n_ch = 5000.0, 48
+    t = np.arange(round(20 * sfreq)) / sfreq
+    hum = 5 * np.outer(rng.standard_normal(n_ch), np.sin(2 * np.pi * 50 * t))
+    x = rng.standard_normal((n_ch, len(t))) + hum
+    burst = slice(round(14.5 * sfreq), round(15.5 * sfreq))  # between the fitted chunks
+    x[:6, burst] += 40 * rng.standard_normal((6, burst.stop - burst.start))
+    ts = TimeSeries(x.astype(np.float32), sfreq)
+    monkeypatch.setattr(line_noise, "_FIT_WORK", n_ch * n_ch * sfreq * 6)
+    spread, left = {}, {}
+    for periods in (0, 8):
+        step = LineNoiseRemover(line_freq=50.0, chunk_duration=2.0, comb_periods=periods)
+        assert step.fit(ts).fit_seconds_ <= 6.0
+        out = corrected_series(ts, [step]).get_data()
+        # On the channels without the burst: what was removed besides the hum, during it.
+        spread[periods] = np.sqrt(np.mean((x - out - hum)[6:, burst] ** 2))
+        left[periods] = np.sqrt(np.mean((out - x + hum)[6:] ** 2) / np.mean(hum[6:] ** 2))
+    assert spread[0] > 0.5  # half the channels' own noise (1): the burst, spread
+    assert spread[8] < 0.35 * spread[0]
+    assert left[8] < 0.05 and left[8] < left[0]
+    assert step.log().parameters["comb_periods"] == 8

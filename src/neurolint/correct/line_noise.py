@@ -8,6 +8,13 @@ the smooth part back removes the hum while leaving every other frequency of ever
 untouched. ``meegkit.dss.dss_line`` does this on a whole array in memory; here the two
 covariances are accumulated chunk by chunk and the (linear) removal is applied per block,
 so memory is bounded by the chunk, and the result matches meegkit's (tested).
+
+One departure, on by default (``comb_periods``): the components' residual is removed only
+where it repeats every mains period (a comb over 8 periods a side), not whole. The whole
+residual also holds the components' share of everything else: on a simulated 384-channel
+probe whose fit saw 8 of 60 s (the work budget), an artifact outside the fitted chunks was
+carried onto every channel, and the signal removed besides the hum came to 88% of the
+hum's own energy; with the comb, 3% (1/17 of the broadband power passes it).
 """
 
 from __future__ import annotations
@@ -130,6 +137,43 @@ def _boxcar(x: np.ndarray, period: float) -> np.ndarray:
     return out
 
 
+def _shifted(x: np.ndarray, shift: float, taps: int = 32) -> tuple[np.ndarray, int, int]:
+    """``x`` read ``shift`` samples ahead (fractional: a Kaiser-windowed sinc of ``taps``),
+    along the last axis, and the output range ``[lo, hi)`` where the whole kernel lies in
+    ``x``: ``out[..., i - lo] ~= x[..., i + shift]``."""
+    n = x.shape[-1]
+    m = int(np.floor(shift))
+    f = shift - m
+    if f < 1e-9:
+        lo, hi = max(0, -m), min(n, n - m)
+        return x[..., lo + m : hi + m], lo, hi
+    half = taps // 2
+    j = np.arange(-half + 1, half + 1)  # kernel over x[i + m + j]
+    h = np.sinc(j - f) * np.kaiser(taps, 8.0)
+    h /= h.sum()
+    lo, hi = max(0, half - 1 - m), min(n, n - m - half)
+    if hi <= lo:
+        return x[..., :0], 0, 0
+    from numpy.lib.stride_tricks import sliding_window_view
+
+    view = sliding_window_view(x[..., lo + m - half + 1 : hi + m + half], taps, axis=-1)
+    return view @ h, lo, hi
+
+
+def _comb(x: np.ndarray, period: float, periods: int) -> np.ndarray:
+    """Mean of ``x`` over the ``2 * periods + 1`` samples one mains period apart around each
+    sample: what repeats every period (the hum and its harmonics, within about
+    ``line_freq / (2 * periods + 1)`` Hz) passes, anything else is averaged away (its power
+    by about that factor). Near the ends the periods that exist are averaged."""
+    total = np.zeros(x.shape)
+    count = np.zeros(x.shape[-1])
+    for k in range(-periods, periods + 1):
+        y, lo, hi = _shifted(x, k * period)
+        total[..., lo:hi] += y
+        count[lo:hi] += 1
+    return total / np.maximum(count, 1)
+
+
 def _harmonic_band(
     x: np.ndarray, sfreq: float, freq: float, *, pad: tuple[bool, bool] = (True, True)
 ) -> np.ndarray:
@@ -193,6 +237,13 @@ class LineNoiseRemover(Step):
         out (at least 1, at most a quarter of the channels). default: ``None``.
     chunk_duration : float
         Seconds per chunk while fitting. default: 30.
+    comb_periods : int
+        ZapLine removes a component's residual where its hum repeats: the mean over this
+        many mains periods each side (passing the harmonics within about
+        ``line_freq / (2 * comb_periods + 1)`` Hz). ``0`` removes the whole residual, as
+        the original ZapLine does, which also takes the component's share of everything
+        else, and spreads an artifact the fit did not see (a wide probe's fit sees part of
+        the recording) over every channel. default: 8.
 
     Attributes
     ----------
@@ -210,15 +261,21 @@ class LineNoiseRemover(Step):
         line_freq: float | None = None,
         n_remove: int | None = None,
         chunk_duration: float = 30.0,
+        comb_periods: int = 8,
     ) -> None:
         self.method = method
         self.line_freq = line_freq
         self.n_remove = n_remove
         self.chunk_duration = chunk_duration
+        self.comb_periods = comb_periods
 
     def fit(self, ts: TimeSeries, qc: Any = None) -> LineNoiseRemover:
         """Choose the mains frequency and, for ZapLine, the components to remove."""
         check_option("method", self.method, ("zapline", "notch"))
+        if int(self.comb_periods) != self.comb_periods or self.comb_periods < 0:
+            raise ParameterError(
+                f"comb_periods={self.comb_periods} must be a whole number >= 0 (0: none)."
+            )
         if self.line_freq is not None and self.line_freq not in (50, 60):
             raise ParameterError(f"line_freq={self.line_freq} must be 50, 60 or None.")
         sfreq = ts.sampling_rate
@@ -327,8 +384,9 @@ class LineNoiseRemover(Step):
         self.w_ = w
         self.a_ = c0 @ w @ np.linalg.pinv(w.T @ c0 @ w)
         self.method_ = "zapline"
-        # Applying needs only the boxcar's reach: one mains period a side.
-        self.margin_ = int(np.ceil(self.period_)) + 1
+        # Applying needs only the boxcar's reach, one mains period a side, and the comb's.
+        reach = int(self.comb_periods) * self.period_ + 16  # the fractional shift's taps
+        self.margin_ = int(np.ceil(self.period_ + reach)) + 1
 
     def apply(self, block: np.ndarray, start: int) -> np.ndarray:
         """The block without mains hum (float32, same shape)."""
@@ -356,6 +414,8 @@ class LineNoiseRemover(Step):
         for t in tiles:
             proj[:, t] = w.T @ _finite(block[:, t])
         proj -= _boxcar(proj, self.period_)
+        if self.comb_periods:
+            proj = _comb(proj, self.period_, int(self.comb_periods))
         proj = proj.astype(np.float32)
         out = np.empty(block.shape, dtype=np.float32)
         for t in tiles:
@@ -377,6 +437,7 @@ class LineNoiseRemover(Step):
                 # Seconds the components were fitted on (less than the recording past
                 # the fit's work budget: wide, fast probes).
                 "fit_seconds": round(getattr(self, "fit_seconds_", 0.0), 3),
+                "comb_periods": int(self.comb_periods),
                 "component_scores": [round(float(v), 4) for v in self.scores_[:8]]
                 if hasattr(self, "scores_")
                 else [],
