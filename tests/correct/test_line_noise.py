@@ -226,3 +226,19 @@ def test_an_artifact_the_budgeted_fit_did_not_see_is_not_spread(monkeypatch, rng
     assert spread[8] < 0.35 * spread[0]
     assert left[8] < 0.05 and left[8] < left[0]
     assert step.log().parameters["comb_periods"] == 8
+
+
+@pytest.mark.parametrize("sfreq", [256.0, 250.0, 30000.0])
+def test_the_comb_passes_the_harmonics_and_averages_the_rest_away(sfreq, rng):
+    from neurolint.correct.line_noise import _comb
+
+    period = sfreq / 50.0  # 5.12 samples at 256 Hz: read between samples
+    t = np.arange(round(4 * sfreq)) / sfreq
+    inner = slice(round(0.5 * sfreq), -round(0.5 * sfreq))
+    for h in (1, 2):
+        hum = np.sin(2 * np.pi * 50 * h * t)[None]
+        np.testing.assert_allclose(_comb(hum, period, 8)[:, inner], hum[:, inner], atol=1e-3)
+    noise = rng.standard_normal((2, len(t)))
+    kept = np.mean(_comb(noise, period, 8)[:, inner] ** 2) / np.mean(noise**2)
+    assert 0.7 / 17 < kept < 1.4 / 17
+    assert np.abs(_comb(np.sin(2 * np.pi * 20 * t)[None], period, 8)[:, inner]).max() < 0.1

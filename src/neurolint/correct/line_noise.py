@@ -137,41 +137,50 @@ def _boxcar(x: np.ndarray, period: float) -> np.ndarray:
     return out
 
 
-def _shifted(x: np.ndarray, shift: float, taps: int = 32) -> tuple[np.ndarray, int, int]:
-    """``x`` read ``shift`` samples ahead (fractional: a Kaiser-windowed sinc of ``taps``),
-    along the last axis, and the output range ``[lo, hi)`` where the whole kernel lies in
-    ``x``: ``out[..., i - lo] ~= x[..., i + shift]``."""
-    n = x.shape[-1]
-    m = int(np.floor(shift))
-    f = shift - m
-    if f < 1e-9:
-        lo, hi = max(0, -m), min(n, n - m)
-        return x[..., lo + m : hi + m], lo, hi
-    half = taps // 2
-    j = np.arange(-half + 1, half + 1)  # kernel over x[i + m + j]
-    h = np.sinc(j - f) * np.kaiser(taps, 8.0)
-    h /= h.sum()
-    lo, hi = max(0, half - 1 - m), min(n, n - m - half)
-    if hi <= lo:
-        return x[..., :0], 0, 0
-    from numpy.lib.stride_tricks import sliding_window_view
-
-    view = sliding_window_view(x[..., lo + m - half + 1 : hi + m + half], taps, axis=-1)
-    return view @ h, lo, hi
+def _fraction_taps(frac: float, taps: int = 32) -> np.ndarray:
+    """A Kaiser-windowed sinc reading ``frac`` (0-1) of a sample ahead, over offsets
+    ``-taps // 2 + 1 .. taps // 2``; sums to 1."""
+    j = np.arange(-taps // 2 + 1, taps // 2 + 1)
+    h = np.sinc(j - frac) * np.kaiser(taps, 8.0)
+    return h / h.sum()
 
 
 def _comb(x: np.ndarray, period: float, periods: int) -> np.ndarray:
     """Mean of ``x`` over the ``2 * periods + 1`` samples one mains period apart around each
-    sample: what repeats every period (the hum and its harmonics, within about
-    ``line_freq / (2 * periods + 1)`` Hz) passes, anything else is averaged away (its power
-    by about that factor). Near the ends the periods that exist are averaged."""
-    total = np.zeros(x.shape)
-    count = np.zeros(x.shape[-1])
-    for k in range(-periods, periods + 1):
-        y, lo, hi = _shifted(x, k * period)
-        total[..., lo:hi] += y
-        count[lo:hi] += 1
-    return total / np.maximum(count, 1)
+    sample, along the last axis: what repeats every period (the hum and its harmonics,
+    within about ``line_freq / (2 * periods + 1)`` Hz) passes, anything else is averaged
+    away (its power by about that factor). A fractional period reads between samples
+    through a windowed sinc; near the ends the periods that exist are averaged."""
+    n = x.shape[-1]
+    lags = [k * period for k in range(-periods, periods + 1)]
+    if abs(period - round(period)) < 1e-9:
+        total = np.zeros(x.shape)
+        count = np.zeros(n)
+        for lag in (round(v) for v in lags):
+            lo, hi = max(0, -lag), min(n, n - lag)
+            if hi > lo:
+                total[..., lo:hi] += x[..., lo + lag : hi + lag]
+                count[lo:hi] += 1
+        return total / np.maximum(count, 1)
+    # Every lag's taps summed into one kernel over offsets first..: y[i] = sum ker[q] x[i+q+first].
+    half = 16
+    first = int(np.floor(lags[0])) - half + 1
+    kernel = np.zeros(int(np.floor(lags[-1])) + half - first + 1)
+    for lag in lags:
+        m = int(np.floor(lag))
+        kernel[m - half + 1 - first : m + half + 1 - first] += _fraction_taps(lag - m, 2 * half)
+    last = first + len(kernel) - 1
+    pad = (max(0, -first), max(0, last))
+
+    def read(row: np.ndarray) -> np.ndarray:
+        padded = np.pad(row, pad)
+        got = np.correlate(padded, kernel, "valid")
+        return got[pad[0] + first : pad[0] + first + n]
+
+    count = read(np.ones(n))
+    rows = x.reshape(-1, n)
+    out = np.stack([read(r) for r in rows]) / np.where(count > 1e-6, count, 1.0)
+    return out.reshape(x.shape)
 
 
 def _harmonic_band(
