@@ -15,6 +15,11 @@ residual also holds the components' share of everything else: on a simulated 384
 probe whose fit saw 8 of 60 s (the work budget), an artifact outside the fitted chunks was
 carried onto every channel, and the signal removed besides the hum came to 88% of the
 hum's own energy; with the comb, 3% (1/17 of the broadband power passes it).
+
+An integer recording stays within its range (``keep_rails``): samples on its rails
+(saturated) are left as recorded, since what was clipped is unknown, and the others are
+clipped at the rails, where a value moved past them would make an integer writer rescale
+the whole channel.
 """
 
 from __future__ import annotations
@@ -183,6 +188,19 @@ def _comb(x: np.ndarray, period: float, periods: int) -> np.ndarray:
     return out.reshape(x.shape)
 
 
+def _rails(ts: TimeSeries) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """Per channel, an integer recording's range in physical values (lowest, highest) and
+    half its step, or ``None`` for a float recording."""
+    st = ts.integer_storage
+    if st is None:
+        return None
+    info = np.iinfo(st.dtype)
+    gain, offset = np.asarray(st.gain, float), np.asarray(st.offset, float)
+    lo, hi = info.min * gain + offset, info.max * gain + offset
+    low, high = np.minimum(lo, hi), np.maximum(lo, hi)  # a negative gain swaps the ends
+    return tuple(v.astype(np.float32)[:, None] for v in (low, high, 0.5 * np.abs(gain)))
+
+
 def _harmonic_band(
     x: np.ndarray, sfreq: float, freq: float, *, pad: tuple[bool, bool] = (True, True)
 ) -> np.ndarray:
@@ -253,6 +271,13 @@ class LineNoiseRemover(Step):
         the original ZapLine does, which also takes the component's share of everything
         else, and spreads an artifact the fit did not see (a wide probe's fit sees part of
         the recording) over every channel. default: 8.
+    keep_rails : bool
+        Keep an integer recording within its range: samples on its rails (its type's lowest
+        or highest stored value: saturated) keep their value, and others are clipped at
+        the rails. A clipped sample's true value is unknown, and a sample near a rail with
+        the hum taken out can land past it; an integer writer can store such a value only
+        by rescaling the whole channel, changing every other integer of it. default:
+        ``True``.
 
     Attributes
     ----------
@@ -271,12 +296,14 @@ class LineNoiseRemover(Step):
         n_remove: int | None = None,
         chunk_duration: float = 30.0,
         comb_periods: int = 8,
+        keep_rails: bool = True,
     ) -> None:
         self.method = method
         self.line_freq = line_freq
         self.n_remove = n_remove
         self.chunk_duration = chunk_duration
         self.comb_periods = comb_periods
+        self.keep_rails = keep_rails
 
     def fit(self, ts: TimeSeries, qc: Any = None) -> LineNoiseRemover:
         """Choose the mains frequency and, for ZapLine, the components to remove."""
@@ -290,6 +317,7 @@ class LineNoiseRemover(Step):
         sfreq = ts.sampling_rate
         self.skipped_ = None
         self.method_ = self.method
+        self.rails_ = _rails(ts) if self.keep_rails else None
         self.harmonics_ = []
         self.line_freq_ = (
             float(self.line_freq)
@@ -410,7 +438,7 @@ class LineNoiseRemover(Step):
                     x = sosfiltfilt(sos, x, axis=-1)
             out = x.astype(np.float32)
             out[np.isnan(block)] = np.nan  # gaps stay gaps
-            return out
+            return self._held(block, out)
         # smooth + rest - a w' rest, rest = x - boxcar(x): x less the components' rest. The
         # boxcar is linear and acts on each row, so it runs on the few components
         # (w' rest = w'x - boxcar(w'x)) rather than on every channel. The products run in
@@ -433,6 +461,21 @@ class LineNoiseRemover(Step):
             gap = np.isnan(x)
             if gap.any():
                 out[:, t][gap] = np.nan  # gaps stay gaps
+        return self._held(block, out)
+
+    def _held(self, block: np.ndarray, out: np.ndarray) -> np.ndarray:
+        """``out`` kept within an integer recording's range (in place): samples on its
+        rails as recorded, the others clipped at them."""
+        if self.rails_ is None:
+            return out
+        low, high, half = self.rails_
+        for t in column_tiles(block):
+            x, y = block[:, t], out[:, t]
+            with np.errstate(invalid="ignore"):  # NaN (a gap) is on no rail
+                rail = (x <= low + half) | (x >= high - half)
+            if rail.any():
+                y[rail] = x[rail]
+            np.clip(y, low, high, out=y)
         return out
 
     def log(self) -> CorrectionStep:
@@ -447,6 +490,7 @@ class LineNoiseRemover(Step):
                 # the fit's work budget: wide, fast probes).
                 "fit_seconds": round(getattr(self, "fit_seconds_", 0.0), 3),
                 "comb_periods": int(self.comb_periods),
+                "keep_rails": bool(self.keep_rails),
                 "component_scores": [round(float(v), 4) for v in self.scores_[:8]]
                 if hasattr(self, "scores_")
                 else [],
