@@ -19,7 +19,9 @@ hum's own energy; with the comb, 3% (1/17 of the broadband power passes it).
 An integer recording stays within its range (``keep_rails``): samples on its rails
 (saturated) are left as recorded, since what was clipped is unknown, and the others are
 clipped at the rails, where a value moved past them would make an integer writer rescale
-the whole channel.
+the whole channel. Clipped stretches, and the filters' reach around them, stay out of the
+fit, and read as 0 (like gaps) in the components' projection: their steps, thousands of
+times the hum, would otherwise set the components and carry into the samples nearby.
 """
 
 from __future__ import annotations
@@ -201,6 +203,20 @@ def _rails(ts: TimeSeries) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
     return tuple(v.astype(np.float32)[:, None] for v in (low, high, 0.5 * np.abs(gain)))
 
 
+def _on_rails(x: np.ndarray, rails) -> np.ndarray:
+    """Which samples of ``x`` sit on the rails ``(low, high, half step)`` of :func:`_rails`."""
+    low, high, half = rails
+    with np.errstate(invalid="ignore"):  # NaN (a gap) is on no rail
+        return (x <= low + half) | (x >= high - half)
+
+
+def _near(mask: np.ndarray, reach: int) -> np.ndarray:
+    """``mask`` widened by ``reach`` samples each side."""
+    c = np.concatenate(([0], np.cumsum(mask)))
+    i = np.arange(len(mask))
+    return c[np.minimum(len(mask), i + reach + 1)] > c[np.maximum(0, i - reach)]
+
+
 def _harmonic_band(
     x: np.ndarray, sfreq: float, freq: float, *, pad: tuple[bool, bool] = (True, True)
 ) -> np.ndarray:
@@ -375,9 +391,12 @@ class LineNoiseRemover(Step):
             rest_core = np.empty((n_ch, b - a), dtype=np.float32)
             line_core = np.empty((n_ch, b - a), dtype=np.float32)
             ends = (lo == 0, hi == ts.n_samples)
+            railed = np.zeros(b - a, dtype=bool)
             for g in range(0, n_ch, group):
                 rows = list(range(g, min(n_ch, g + group)))
                 x = zero_nonfinite(ts.get_data(lo, hi, channels=rows).astype(np.float64))
+                if self.rails_ is not None:
+                    railed |= _on_rails(x[:, a:b], [r[rows] for r in self.rails_]).any(axis=0)
                 rest = x - _boxcar(x, self.period_)
                 line = (
                     _harmonic_band(rest, sfreq, self.line_freq_, pad=ends)
@@ -386,6 +405,13 @@ class LineNoiseRemover(Step):
                 )
                 rest_core[rows] = rest[:, a:b]
                 line_core[rows] = line[:, a:b]
+            if railed.any():
+                # Clipped stretches, and the filters' reach around their edges, stay out of
+                # both covariances: their steps would weigh more than the hum.
+                near = _near(railed, self.margin_)
+                rest_core[:, near] = 0
+                line_core[:, near] = 0
+                fitted -= int(near.sum())
             # Products in double a tile at a time: a repaired channel is a combination of
             # others, and single-precision sums leave such a covariance indefinite.
             for t in column_tiles(rest_core):
@@ -449,7 +475,12 @@ class LineNoiseRemover(Step):
         a = self.a_.astype(np.float32)
         proj = np.empty((w.shape[1], block.shape[1]))
         for t in tiles:
-            proj[:, t] = w.T @ _finite(block[:, t])
+            x = _finite(block[:, t])
+            if self.rails_ is not None:  # clipped samples, like gaps, read as 0
+                rail = _on_rails(x, self.rails_)
+                if rail.any():
+                    x = np.where(rail, np.zeros((), x.dtype), x)
+            proj[:, t] = w.T @ x
         proj -= _boxcar(proj, self.period_)
         if self.comb_periods:
             proj = _comb(proj, self.period_, int(self.comb_periods))
@@ -468,14 +499,12 @@ class LineNoiseRemover(Step):
         rails as recorded, the others clipped at them."""
         if self.rails_ is None:
             return out
-        low, high, half = self.rails_
         for t in column_tiles(block):
             x, y = block[:, t], out[:, t]
-            with np.errstate(invalid="ignore"):  # NaN (a gap) is on no rail
-                rail = (x <= low + half) | (x >= high - half)
+            rail = _on_rails(x, self.rails_)
             if rail.any():
                 y[rail] = x[rail]
-            np.clip(y, low, high, out=y)
+            np.clip(y, self.rails_[0], self.rails_[1], out=y)
         return out
 
     def log(self) -> CorrectionStep:
