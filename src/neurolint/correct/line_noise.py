@@ -20,8 +20,9 @@ An integer recording stays within its range (``keep_rails``): samples on its rai
 (saturated) are left as recorded, since what was clipped is unknown, and the others are
 clipped at the rails, where a value moved past them would make an integer writer rescale
 the whole channel. Clipped stretches, and the filters' reach around them, stay out of the
-fit, and read as 0 (like gaps) in the components' projection: their steps, thousands of
-times the hum, would otherwise set the components and carry into the samples nearby.
+fit, and read as 0 (like gaps) where the hum is estimated (the components' projection, or
+the notches' input): their steps, thousands of times the hum, would otherwise set the
+components and carry into the samples nearby.
 """
 
 from __future__ import annotations
@@ -107,9 +108,12 @@ def _from_findings(qc: Any) -> float | None:
     return None
 
 
-def _finite(x: np.ndarray) -> np.ndarray:
-    """``x`` with NaN and infinite samples read as 0 (a copy only when there are some)."""
+def _finite(x: np.ndarray, rails=None) -> np.ndarray:
+    """``x`` with NaN and infinite samples, and those on ``rails`` (:func:`_rails`) when
+    given, read as 0 (a copy only when there are some)."""
     ok = np.isfinite(x)
+    if rails is not None:
+        ok &= ~_on_rails(x, rails)
     return x if ok.all() else np.where(ok, x, np.zeros((), x.dtype))
 
 
@@ -211,7 +215,8 @@ def _on_rails(x: np.ndarray, rails) -> np.ndarray:
 
 
 def _near(mask: np.ndarray, reach: int) -> np.ndarray:
-    """``mask`` widened by ``reach`` samples each side."""
+    """``mask`` widened by ``reach`` samples each side (running sums: linear in the length,
+    where ``scipy.ndimage.binary_dilation`` costs length x reach, and the reach is 2 s)."""
     c = np.concatenate(([0], np.cumsum(mask)))
     i = np.arange(len(mask))
     return c[np.minimum(len(mask), i + reach + 1)] > c[np.maximum(0, i - reach)]
@@ -456,7 +461,9 @@ class LineNoiseRemover(Step):
         if self.method_ == "notch":
             from scipy.signal import iirnotch, sosfiltfilt, tf2sos
 
-            x = zero_nonfinite(block.astype(np.float64))
+            # Clipped samples, like gaps, read as 0: their steps would ring through the
+            # notches into the samples nearby.
+            x = _finite(block, self.rails_).astype(np.float64)
             sfreq = self.period_ * self.line_freq_
             for h in self.harmonics_:
                 sos = tf2sos(*iirnotch(h, 30.0, fs=sfreq))
@@ -475,12 +482,7 @@ class LineNoiseRemover(Step):
         a = self.a_.astype(np.float32)
         proj = np.empty((w.shape[1], block.shape[1]))
         for t in tiles:
-            x = _finite(block[:, t])
-            if self.rails_ is not None:  # clipped samples, like gaps, read as 0
-                rail = _on_rails(x, self.rails_)
-                if rail.any():
-                    x = np.where(rail, np.zeros((), x.dtype), x)
-            proj[:, t] = w.T @ x
+            proj[:, t] = w.T @ _finite(block[:, t], self.rails_)
         proj -= _boxcar(proj, self.period_)
         if self.comb_periods:
             proj = _comb(proj, self.period_, int(self.comb_periods))
