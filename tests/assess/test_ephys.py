@@ -185,6 +185,17 @@ def test_fit_returns_self_and_detect_fits_when_needed(clean):
     assert fresh.detect(ts).channels == det.detect(ts).channels
 
 
+def test_fitting_on_two_threads_measures_what_one_thread_measures(probe):
+    sim, _ = probe
+    one = EphysDetector(n_jobs=1).fit(sim.data)
+    two = EphysDetector(n_jobs=2).fit(sim.data)
+    assert one.statuses_ == two.statuses_
+    for key, value in one.features_.items():
+        np.testing.assert_allclose(two.features_[key], value, rtol=1e-6, err_msg=key)
+    np.testing.assert_allclose(two.group_scale_, one.group_scale_, rtol=1e-6)
+    np.testing.assert_allclose(two.pop_scale_, one.pop_scale_, rtol=1e-6)
+
+
 def test_any_channel_type_is_accepted_at_a_spike_rate(clean):
     # Raw binary probes often come typed "misc" or in arbitrary units: judged all the same.
     ts, _ = clean

@@ -158,6 +158,20 @@ def test_check_in_threads_gives_what_one_thread_gives():
     np.testing.assert_allclose(one.quality, two.quality)
 
 
+@pytest.mark.parametrize("name", ["learned", "anomaly"])
+def test_a_lone_detector_gets_every_core_asked_for(monkeypatch, name):
+    # One detector has no partner to share the cores with: its chunks take them all.
+    from neurolint.assess import pipeline
+
+    given = []
+    build = pipeline._build
+    monkeypatch.setattr(pipeline, "_build", lambda n, o: given.append(o) or build(n, o))
+    ts = TimeSeries(np.random.default_rng(0).standard_normal((4, 2560)), 256.0, list("abcd"))
+    nl.check(ts, detectors=[name], n_jobs=2)
+    nl.check(ts, detectors=[name], n_jobs=1)
+    assert [o.get("n_jobs") for o in given] == [2, None]
+
+
 def test_row_median_estimates_the_median_of_long_rows():
     from neurolint.assess._stats import row_median
 

@@ -71,6 +71,23 @@ def test_fix_refuses_an_existing_binary_sidecar_before_any_work(tmp_path, capsys
     assert "out.json already exists" in capsys.readouterr().err
 
 
+def test_fix_runs_its_check_on_the_cores_asked_for(tmp_path, capsys, monkeypatch):
+    sim = simulate_eeg(8, 10, 256.0, artifacts=None, seed=1)
+    src = tmp_path / "rec.fif"
+    nl.write(sim.data, src)
+    asked = []
+    check = nl.check
+    monkeypatch.setattr(
+        "neurolint.assess.check", lambda *a, **k: asked.append(k["n_jobs"]) or check(*a, **k)
+    )
+    assert main(["fix", str(src), "-o", str(tmp_path / "a.fif"), "--jobs", "-1"]) == 0
+    assert main(["fix", str(src), "-o", str(tmp_path / "b.fif")]) == 0
+    assert asked == [-1, 1]
+    assert main(["fix", str(src), "-o", str(tmp_path / "c.fif"), "--jobs", "0"]) == 2
+    assert asked == [-1, 1] and not (tmp_path / "c.fif").exists()
+    assert "n_jobs=0" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("name", ["out.edf", "out.bin", "out.nwb"])
 def test_fix_writes_each_output_format_readable_back(tmp_path, name):
     sim = simulate_eeg(8, 12, 256.0, artifacts=["line_noise"], seed=3)

@@ -61,6 +61,7 @@ from typing import Any
 import numpy as np
 
 from ..core.chunks import job_options
+from ..core.threads import map_in_threads, n_workers
 from ..core.errors import DataValueError, ParameterError
 from ..core.findings import Finding
 from ..core.timeseries import TimeSeries
@@ -284,18 +285,26 @@ class EphysDetector(_ChannelChecks, _EventScan):
         length = min(ts.n_samples, round(self.snippet_duration * fs))
         scale = _to_uv(ts)
         acc = _Accumulator(ts.n_channels, fs, length, self.highpass)
-        bins: list[np.ndarray] = []
-        for start in snippets:
+        workers = n_workers(job_options(n_jobs=self.n_jobs).n_jobs, len(snippets))
+
+        def measure(start: int) -> tuple[dict[str, Any], np.ndarray] | None:
             x = ts.get_data(start, start + length)
             if scale is not None:
                 x *= scale[:, None]
             finite = np.isfinite(x)
             if not finite.any():
-                continue
+                return None
             if not finite.all():
                 x = np.where(finite, x, np.float32(0.0))
-            acc.add(x, geometry)
-            bins.append(_bin_means(x, _bin_len(fs)))
+            # Snippets side by side, each FFT on one thread; alone, the FFT takes the cores.
+            return acc.measure(x, geometry, 1 if workers > 1 else -1), _bin_means(x, _bin_len(fs))
+
+        bins: list[tuple[int, np.ndarray]] = []  # (snippet start, its bin means)
+        found = map_in_threads(measure, snippets, workers, "neurolint-ephys")
+        for start, measured in zip(snippets, found, strict=True):
+            if measured is not None:
+                acc.keep(measured[0])
+                bins.append((start, measured[1]))
         if acc.n == 0:
             raise DataValueError(
                 "The recording holds no finite values where sampled (all NaN or infinite); "
@@ -310,7 +319,7 @@ class EphysDetector(_ChannelChecks, _EventScan):
         self.geometry_ = geometry.without(self._unusable(self.statuses_))
         # Scales of the slow signals, measured like the chunked pass measures them.
         group_dev, pop_dev = [], []
-        for start, b in zip(snippets, bins, strict=False):
+        for start, b in bins:
             slow_x = self._slow_from_bins(b - self.baseline_[:, None], start, fs)
             group_dev.append(_robust_std(self.geometry_.group_medians(slow_x), axis=1))
             pop_dev.append(_robust_std(self.geometry_.residual(slow_x), axis=1))

@@ -187,32 +187,42 @@ class _Accumulator:
         self.freqs = np.zeros(0)
 
     def add(self, x: np.ndarray, geometry: _Geometry) -> None:
+        self.keep(self.measure(x, geometry))
+
+    def keep(self, measured: dict[str, Any]) -> None:
+        """Add one snippet's :meth:`measure` (snippets may be measured in any thread)."""
+        self.n += 1
+        self.freqs = measured.pop("freqs")
+        for key, value in measured.items():
+            self.rows[key].append(value)
+
+    def measure(self, x: np.ndarray, geometry: _Geometry, workers: int = -1) -> dict[str, Any]:
+        """One snippet's channel features (reads only the accumulator's settings)."""
         from scipy import fft
         from scipy.signal import sosfilt
 
-        self.n += 1
-        rows = self.rows
+        rows: dict[str, Any] = {}
         # Medians of every 8th sample: as good an estimate, an eighth of the work.
-        rows["median"].append(np.median(x[:, ::8], axis=1))
-        spec = fft.rfft(x, axis=1, workers=-1)  # the DC bin, the only one the median moves,
-        freqs = np.fft.rfftfreq(x.shape[1], 1.0 / self.fs)  # is not used
+        rows["median"] = np.median(x[:, ::8], axis=1)
+        spec = fft.rfft(x, axis=1, workers=workers)  # the DC bin, the only one the median
+        freqs = np.fft.rfftfreq(x.shape[1], 1.0 / self.fs)  # moves, is not used
         top = spec[:, freqs > _HF_FRACTION * self.fs / 2]
-        rows["hf"].append(np.mean(top.real**2 + top.imag**2, axis=1))
+        rows["hf"] = np.mean(top.real**2 + top.imag**2, axis=1)
         low = spec[:, freqs < 200.0]
-        rows["spectrum"].append(np.median(low.real**2 + low.imag**2, axis=0))
-        self.freqs = freqs[freqs < 200.0]
+        rows["spectrum"] = np.median(low.real**2 + low.imag**2, axis=0)
+        rows["freqs"] = freqs[freqs < 200.0]
         del spec, top, low
         # Spike band, on the first part of the snippet (enough samples for a noise level and
         # a similarity); the first 10 ms hold the filter's start-up transient.
         skip = round(0.01 * self.fs)
         seg = x[:, : min(x.shape[1], skip + max(_NOISE_SAMPLES, 2 * _SIM_SAMPLES))]
-        seg = seg - rows["median"][-1][:, None]
+        seg = seg - rows["median"][:, None]
         hp = sosfilt(self.sos.astype(np.float32), seg, axis=1)
         if hp.shape[1] > 10 * skip:
             hp = hp[:, skip:]
         thin = hp[:, :: max(1, hp.shape[1] // _NOISE_SAMPLES)]
         mad = np.median(np.abs(thin - np.median(thin, axis=1, keepdims=True)), axis=1)
-        rows["noise"].append(mad / _MAD)
+        rows["noise"] = mad / _MAD
         # Zero-lag similarity on a thinned copy (every k-th sample: same expectation).
         step = max(1, hp.shape[1] // _SIM_SAMPLES)
         h = np.ascontiguousarray(hp[:, ::step], dtype=np.float32)
@@ -224,9 +234,10 @@ class _Accumulator:
         xm = np.einsum("ij,j->i", h, glob.astype(np.float32), dtype=np.float64)
         mm = float(glob @ glob)
         with np.errstate(all="ignore"):
-            rows["slope"].append(np.where(rr > _EPS, xr / rr, 0.0))
-            rows["slope_g"].append(xm / mm if mm > _EPS else np.zeros_like(xm))
-            rows["corr_g"].append(np.where(xx * mm > _EPS, xm / np.sqrt(xx * mm), 0.0))
+            rows["slope"] = np.where(rr > _EPS, xr / rr, 0.0)
+            rows["slope_g"] = xm / mm if mm > _EPS else np.zeros_like(xm)
+            rows["corr_g"] = np.where(xx * mm > _EPS, xm / np.sqrt(xx * mm), 0.0)
+        return rows
 
     def _median(self, key: str) -> np.ndarray:
         return np.median(np.array(self.rows[key]), axis=0)

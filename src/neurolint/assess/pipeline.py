@@ -87,14 +87,14 @@ def _build(name: str, options: dict[str, Any]):
 
 #: Detectors that run torch models, and those whose work splits into parallel chunks.
 _TORCH_USERS = {"learned", "anomaly"}
-_CHUNK_PARALLEL = {"learned", "anomaly"}
+_CHUNK_PARALLEL = {"learned", "anomaly", "ephys", "imaging", "fmri"}
 
 
-def _with_jobs(name: str, options: dict[str, Any], workers: int) -> dict[str, Any]:
-    """``options`` with ``n_jobs=workers`` for a chunk-parallel detector, unless given."""
+def _with_jobs(name: str, options: dict[str, Any], cores: int) -> dict[str, Any]:
+    """``options`` with ``n_jobs=cores`` for a chunk-parallel detector, unless given."""
     options = dict(options)
-    if workers > 1 and name in _CHUNK_PARALLEL:
-        options.setdefault("n_jobs", workers)
+    if cores > 1 and name in _CHUNK_PARALLEL:
+        options.setdefault("n_jobs", cores)
     return options
 
 
@@ -248,8 +248,11 @@ def check(
     unknown = sorted(set(options) - set(DETECTORS))
     if unknown:
         raise ParameterError(f"options for unknown detector(s) {', '.join(unknown)}.")
-    workers = min(len(names), job_options(n_jobs=n_jobs).workers)
-    built = [_build(name, _with_jobs(name, options.get(name, {}), workers)) for name in names]
+    # Every core the caller asked for goes to each detector's chunks (a lone detector too);
+    # several detectors share them through the core budget.
+    cores = job_options(n_jobs=n_jobs).workers
+    workers = min(len(names), cores)
+    built = [_build(name, _with_jobs(name, options.get(name, {}), cores)) for name in names]
     bar = _Stages(len(built), progress_bar)
     timings: dict[str, float] = {}
 

@@ -52,10 +52,14 @@ def fix(
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace existing outputs."),
     report_path: Path = report_option(),
     no_progress: bool = typer.Option(False, "--no-progress", help="Hide the progress bar."),
+    jobs: int = typer.Option(
+        1, "--jobs", "-j", help="Cores for the check run first (-1: all), as in 'check'."
+    ),
 ) -> None:
     """Fill gaps, repair bad channels, remove line noise and artifacts; log every change."""
     import sys
 
+    from ..core.chunks import job_options
     from ..core.errors import ParameterError
     from ..core.findings import QCResult
     from ..correct import account, residual
@@ -64,6 +68,7 @@ def fix(
     from ..io._atomic import atomic_path, check_writable
     from ..io.api import output_files
 
+    job_options(n_jobs=jobs)  # a bad --jobs fails before anything is read or written
     source = Path(str(path).split(".h5:")[0])
     targets = [out, _log_path(out)] + ([residual_path] if residual_path else [])
     targets += [report_path] if report_path else []
@@ -86,7 +91,7 @@ def fix(
     ):
         from ..assess import check
 
-        qc = check(data, progress_bar=show)
+        qc = check(data, progress_bar=show, n_jobs=jobs)
         qc.source = str(path)
     else:
         qc = None
