@@ -61,9 +61,9 @@ from typing import Any
 import numpy as np
 
 from ..core.chunks import job_options
-from ..core.threads import map_in_threads, n_workers
 from ..core.errors import DataValueError, ParameterError
 from ..core.findings import Finding
+from ..core.threads import map_in_threads, n_workers
 from ..core.timeseries import TimeSeries
 from ..core.validate import check_positive
 from .base import Detection
