@@ -80,6 +80,25 @@ def test_motion_traces_follow_the_true_parameters(spiky, spiky_detection):
     assert np.sqrt((fd_err**2).mean()) < 0.15
 
 
+def test_a_single_slice_run_is_judged_in_plane(clean):
+    # One slice (as some fast or partial acquisitions store it): no gradient through the
+    # slab, so motion across it is not measured (0) while in-plane shifts still are.
+    from scipy.ndimage import shift
+
+    vol = clean.data
+    data = np.asarray(vol.get_data(), dtype=np.float32)[..., 12:13].copy()
+    moved = np.zeros(len(data), bool)
+    moved[25:] = True
+    data[25:] = shift(data[25:], (0, 1.5, 0, 0), order=1, mode="nearest")
+    one = VolumeSeries(data, vol.tr, voxel_size=(3.0, 3.0, 3.0))
+    det = FmriDetector().fit(one).detect(one)
+    trans, rot = det.traces["translation"], det.traces["rotation"]
+    assert np.all(trans[:, 2] == 0) and np.all(rot[:, :2] == 0)
+    jump = np.median(trans[moved, 0]) - np.median(trans[~moved, 0])
+    assert abs(jump) == pytest.approx(4.5, rel=0.1)  # 1.5 voxels of 3 mm
+    assert _volumes(det.events, "motion") == [25]
+
+
 def test_tsnr_matches_the_simulated_tsnr(spiky, spiky_detection, clean):
     assert spiky_detection.traces["tsnr_median"] == pytest.approx(
         spiky.truth.extras["tsnr"], rel=0.02

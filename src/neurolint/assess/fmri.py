@@ -102,7 +102,9 @@ class FmriDetector:
         default: 0.5.
     estimate_rotation : bool
         Estimate rotations too (one linearised step after the phase-correlation
-        translation); ``False`` gives translation only. default: ``True``.
+        translation); ``False`` gives translation only. On a run one slice thick, motion
+        across the slice (its translation and the two tilts) cannot be measured and is
+        reported as 0. default: ``True``.
     detrend_order : int
         Highest Legendre polynomial order removed before the tSNR. default: 3.
     n_reference : int
@@ -394,13 +396,24 @@ def _rotation_model(reference: np.ndarray, voxel: np.ndarray, sigma: float) -> n
     shape = reference.shape
     gauss = _gaussian_spectrum(shape, sigma)
     smooth = scipy.fft.irfftn(scipy.fft.rfftn(reference) * gauss, s=shape)
-    grad = np.stack(np.gradient(smooth, *voxel), axis=-1).reshape(-1, 3)
+    # Along an axis one voxel thick (a single-slice acquisition) nothing moves measurably:
+    # its gradient is 0, and so is the motion it would carry (translation along it and
+    # the rotations that tilt the slice).
+    grad = np.stack(
+        [
+            np.gradient(smooth, float(d), axis=i) if shape[i] > 1 else np.zeros_like(smooth)
+            for i, d in enumerate(voxel)
+        ],
+        axis=-1,
+    ).reshape(-1, 3)
     centre = (np.array(shape) - 1) / 2.0
     pos = (np.indices(shape).reshape(3, -1).T - centre) * voxel
     design = np.concatenate(
         [-grad, -np.cross(pos, grad), smooth.reshape(-1, 1), np.ones((grad.shape[0], 1))], axis=1
     )
-    pinv = np.linalg.pinv(design)[:6].reshape(6, *shape)
+    pinv = np.linalg.pinv(design)[:6]
+    pinv[~design[:, :6].any(axis=0)] = 0.0  # unmeasurable (one slice): exactly 0, not 1e-17
+    pinv = pinv.reshape(6, *shape)
     spec = scipy.fft.rfftn(pinv, axes=(1, 2, 3))
     # Half-spectrum weights: every bin but the first (and the last, for even sizes) of the
     # last axis stands for itself and its mirror.
