@@ -67,6 +67,11 @@ def test_bad_input_is_refused_with_a_clear_message():
     ok = TimeSeries(np.zeros((2, 1000), np.float32), 100.0, ["a", "b"])
     with pytest.raises(ParameterError, match="Unknown detector"):
         nl.check(ok, detectors="sixth_sense")
+    for n in (1, 2, 7):  # too short for a window's spectrum: said so, not a numpy error
+        short = TimeSeries(np.ones((4, n), np.float32), 256.0, list("abcd"))
+        with pytest.raises(DataValueError, match=f"only {n} sample"):
+            nl.check(short)
+    nl.check(TimeSeries(np.ones((4, 8), np.float32), 256.0, list("abcd")))
 
 
 def test_check_movie_and_volumes_end_to_end(tmp_path):

@@ -173,8 +173,9 @@ class StandardisedFeatures:
                 x = log_rms
             elif name in _AMPLITUDES:
                 x = log_amp(_AMPLITUDES[name])
-            else:
-                x = np.log(v[_POWERS[name]][rows] + pow_floor)
+            else:  # a power of exactly 0 (an all-constant recording) reads as -_CLIP
+                with np.errstate(divide="ignore"):
+                    x = np.log(v[_POWERS[name]][rows] + pow_floor)
             with np.errstate(invalid="ignore"):
                 yield np.nan_to_num(x, nan=_CLIP, posinf=_CLIP, neginf=-_CLIP)
 

@@ -39,10 +39,12 @@ from functools import lru_cache
 
 import numpy as np
 
-from ..core.errors import ParameterError
+from ..core.errors import DataValueError, ParameterError
 from ..core.timeseries import TimeSeries
 from ..core.validate import check_positive
 from .base import window_starts
+
+_MIN_SAMPLES = 8  # the shortest window whose features mean anything
 
 __all__ = ["FEATURES", "WindowFeatures", "shared_features", "window_features"]
 
@@ -303,12 +305,18 @@ def window_features(
     sfreq = ts.sampling_rate
     length = round(check_positive("window", window) * sfreq)
     step = round(check_positive("hop", hop if hop is not None else window) * sfreq)
-    if length < 8:
+    if length < _MIN_SAMPLES:
         raise ParameterError(
             f"window={window} s is only {length} samples at {sfreq:g} Hz; use a longer window."
         )
     if step < 1:
         raise ParameterError(f"hop={hop} s is shorter than one sample; use a longer hop.")
+    if 0 < ts.n_times < _MIN_SAMPLES:  # a shorter window has no spectrum or steps to judge
+        raise DataValueError(
+            f"The recording is only {ts.n_times} sample(s) long ({1e3 * ts.duration:.3g} ms "
+            f"at {sfreq:g} Hz); assessing it needs at least {_MIN_SAMPLES}. Check that the "
+            "whole recording was read."
+        )
     starts = window_starts(ts.n_times, min(length, ts.n_times), step)
     length = min(length, ts.n_times)
     if _SHARED is not None:
