@@ -210,6 +210,25 @@ def test_each_step_processes_its_own_margins_only():
     np.testing.assert_allclose(parts, whole, atol=1e-6)
 
 
+def test_a_scattered_read_is_computed_for_its_own_span_and_a_stream_reads_ahead():
+    from neurolint.correct import base
+
+    rng = np.random.default_rng(2)
+    src = TimeSeries(rng.standard_normal((3, 20000)).astype(np.float32), 100.0)
+    whole = base.CorrectedArray(src, [_Smooth(5)], block_seconds=200.0)[:, 0:20000]
+    step = _Smooth(5)
+    arr = base.CorrectedArray(src, [step], block_seconds=50.0)  # 5000-sample blocks
+    # A fit sampling short blocks over the file: each read costs its span and margins.
+    for a in (7000, 12000, 3000, 16000):
+        np.testing.assert_allclose(arr[:, a : a + 100], whole[:, a : a + 100], atol=1e-6)
+    assert step.widths == [100 + 2 * 5] * 4
+    # A stream from the start, and one going on from the cached block, read a block ahead.
+    step.widths.clear()
+    parts = [arr[:, a : a + 500] for a in range(0, 6000, 500)]
+    np.testing.assert_allclose(np.concatenate(parts, axis=1), whole[:, :6000], atol=1e-6)
+    assert step.widths == [5000 + 5, 5000 + 2 * 5]
+
+
 class _Sparse(_Smooth):
     """A moving mean that acts only in ``[a, z)`` and says so through ``changes``."""
 
