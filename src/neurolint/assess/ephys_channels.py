@@ -186,9 +186,6 @@ class _Accumulator:
         }
         self.freqs = np.zeros(0)
 
-    def add(self, x: np.ndarray, geometry: _Geometry) -> None:
-        self.keep(self.measure(x, geometry))
-
     def keep(self, measured: dict[str, Any]) -> None:
         """Add one snippet's :meth:`measure` (snippets may be measured in any thread)."""
         self.n += 1

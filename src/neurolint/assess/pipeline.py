@@ -85,7 +85,7 @@ def _build(name: str, options: dict[str, Any]):
     return getattr(importlib.import_module(f"neurolint.assess.{module}"), cls)(**options)
 
 
-#: Detectors that run torch models, and those whose work splits into parallel chunks.
+#: Detectors that run torch models, and those that spread their work over ``n_jobs`` threads.
 _TORCH_USERS = {"learned", "anomaly"}
 _CHUNK_PARALLEL = {"learned", "anomaly", "ephys", "imaging", "fmri"}
 

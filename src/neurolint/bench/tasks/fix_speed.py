@@ -159,12 +159,11 @@ def run(quick: bool = False, seed: int = 0, *, debug: bool = False) -> BenchResu
     result.rows.append(row)
     result.notes.append(
         "The CLI rows run 'neurolint fix IN.fif -o OUT --jobs -1' (check on both cores, then "
-        "every step, then the "
-        "FIF or EDF and its log written) in a fresh process; rss_peak_mb is that process's largest "
-        "resident set (sampled every 10 ms), wall includes starting Python and the check. The "
-        "probe rows do the same on a Neuropixels-like int16 binary (a simulated 30 s block "
-        "with every artifact kind and six dropped packets, repeated), written as binary; "
-        "their x_realtime includes the check and starting Python."
+        "every step, then the FIF or EDF and its log written) in a fresh process; rss_peak_mb "
+        "is that process's largest resident set (sampled every 10 ms), wall includes starting "
+        "Python and the check. The probe rows do the same on a Neuropixels-like int16 binary "
+        "(a simulated 30 s block with every artifact kind and six dropped packets, repeated), "
+        "written as binary; their x_realtime includes the check and starting Python."
     )
     result.notes.append(
         "Goals (issue 5): full fix of one hour of 64-channel 256 Hz EEG in under 60 s; the "
