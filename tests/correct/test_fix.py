@@ -227,6 +227,13 @@ def test_a_scattered_read_is_computed_for_its_own_span_and_a_stream_reads_ahead(
     parts = [arr[:, a : a + 500] for a in range(0, 6000, 500)]
     np.testing.assert_allclose(np.concatenate(parts, axis=1), whole[:, :6000], atol=1e-6)
     assert step.widths == [5000 + 5, 5000 + 2 * 5]
+    # A stream's block is a whole number of its reads: 1500-sample reads of 5000-sample
+    # blocks compute 4500 at a time, so no read straddles two blocks and computes twice.
+    step.widths.clear()
+    arr = base.CorrectedArray(src, [step], block_seconds=50.0)
+    parts = [arr[:, a : a + 1500] for a in range(0, 18000, 1500)]
+    np.testing.assert_allclose(np.concatenate(parts, axis=1), whole[:, :18000], atol=1e-6)
+    assert step.widths == [4500 + 5] + [4500 + 2 * 5] * 3
 
 
 class _Sparse(_Smooth):

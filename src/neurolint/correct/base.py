@@ -191,7 +191,11 @@ class CorrectedArray(Float32Rows):
                 # elsewhere (a fit sampling short blocks over the file) gets what it asked
                 # for: 40 scattered 68 ms reads of a probe had computed 40 blocks of 1.5 s.
                 streaming = start == 0 or (cached is not None and cached[0] <= start <= cached[1])
-                ahead = max(stop, start + self._block_samples()) if streaming else stop
+                # A stream's blocks are whole multiples of its reads, so that no read
+                # straddles two blocks and recomputes the tail of the last one.
+                n_read = max(1, stop - start)
+                ahead = start + max(1, self._block_samples() // n_read) * n_read
+                ahead = ahead if streaming else stop
                 hi = min(self.shape[1], ahead)
                 cached = (start, hi, self._compute(start, hi))
                 self._cached = cached
