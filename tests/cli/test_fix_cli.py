@@ -144,3 +144,44 @@ def test_an_integer_probe_with_nothing_to_fix_comes_back_byte_for_byte(tmp_path)
     assert out.read_bytes() == src.read_bytes()
     side = json.loads(out.with_suffix(".json").read_text())
     assert side["gain"] == json.loads(src.with_suffix(".json").read_text())["gain"]
+
+
+def test_fix_of_a_movie_says_to_check_it_instead(tmp_path, capsys):
+    import numpy as np
+    import tifffile
+
+    src = tmp_path / "movie.tif"
+    tifffile.imwrite(src, np.arange(20 * 64, dtype=np.uint16).reshape(20, 8, 8))
+    args = ["fix", str(src), "-o", str(tmp_path / "out.fif"), "--option", "frame_rate=10"]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "an imaging movie" in err and "neurolint check" in err
+    assert not (tmp_path / "out.fif").exists()
+
+
+def test_fix_passes_reader_options_to_a_headerless_binary(tmp_path, capsys):
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    (rng.standard_normal((2560, 4)) * 200).astype(np.int16).tofile(tmp_path / "x.dat")
+    opts = ["--option", "dtype=int16", "--option", "n_channels=4", "--option", "sampling_rate=256"]
+    out = tmp_path / "out.fif"
+    assert main(["fix", str(tmp_path / "x.dat"), "-o", str(out), "--steps", "gaps", *opts]) == 0
+    src = nl.read(tmp_path / "x.dat", dtype="int16", n_channels=4, sampling_rate=256)
+    np.testing.assert_allclose(nl.read(out).get_data(), src.get_data(), rtol=1e-6)
+
+
+def test_fix_refuses_units_its_output_cannot_hold_before_any_work(tmp_path, capsys):
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    eeg = nl.ChannelInfo(["a", "b", "c"], types="eeg", units="a.u.")  # as test.xdf reads
+    ts = nl.TimeSeries(rng.standard_normal((3, 2560)).astype(np.float32), 256.0, eeg)
+    src = tmp_path / "au.h5"
+    nl.write(ts, src)
+    for ext in ("edf", "fif"):
+        assert main(["fix", str(src), "-o", str(tmp_path / f"out.{ext}")]) == 2
+        err = capsys.readouterr()
+        assert err.out == ""  # no step ran: refused before the check
+        assert err.err.count("\n") == 1 and "(.raw), NWB (.nwb) or HDF5 (.h5)" in err.err
+    assert main(["fix", str(src), "-o", str(tmp_path / "out.nwb"), "--steps", "gaps"]) == 0

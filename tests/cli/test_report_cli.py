@@ -44,3 +44,21 @@ def test_a_report_of_an_unreadable_qc_is_a_one_line_error(tmp_path, capsys):
     assert main(["report", str(bad)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_a_report_reads_a_movie_without_a_frame_rate_at_the_rate_it_was_checked_at(
+    tmp_path, capsys
+):
+    import numpy as np
+    import tifffile
+
+    frames = np.random.default_rng(0).integers(0, 200, (40, 16, 16)).astype(np.uint16)
+    src = tmp_path / "movie.tif"
+    tifffile.imwrite(src, frames)  # no frame rate in the file
+    assert main(["check", str(src), "--out", str(tmp_path), "--option", "frame_rate=10"]) == 0
+    qc = tmp_path / "movie_qc.json"
+    assert main(["report", str(qc), "--data", str(src)]) == 0
+    assert "movie.tif" in (tmp_path / "movie_report.html").read_text()
+    # A rate given on the command line is used as given.
+    args = ["report", str(qc), "--data", str(src), "--option", "frame_rate=10"]
+    assert main([*args, "-o", str(tmp_path / "again.html")]) == 0

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from ._options import command_line, report_option
+from ._options import command_line, parse_options, report_option
 
 
 def _log_path(out: Path) -> Path:
@@ -49,6 +49,9 @@ def fix(
         "default: blink,saccade,muscle,movement (add ecg for heartbeats as large as the EEG).",
     ),
     fmt: str = typer.Option(None, "--format", help="Force the input format instead of sniffing."),
+    option: list[str] = typer.Option(
+        None, "--option", help="Reader option KEY=VALUE (repeatable), as in 'check'."
+    ),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace existing outputs."),
     report_path: Path = report_option(),
     no_progress: bool = typer.Option(False, "--no-progress", help="Hide the progress bar."),
@@ -64,11 +67,13 @@ def fix(
     from ..core.findings import QCResult
     from ..correct import account, residual
     from ..correct import fix as run_fix
+    from ..correct.pipeline import require_timeseries
     from ..io import read, write
     from ..io._atomic import atomic_path, check_writable
-    from ..io.api import output_files
+    from ..io.api import check_output, output_files
 
     job_options(n_jobs=jobs)  # a bad --jobs fails before anything is read or written
+    reader_options = parse_options(option)
     source = Path(str(path).split(".h5:")[0])
     targets = [out, _log_path(out)] + ([residual_path] if residual_path else [])
     targets += [report_path] if report_path else []
@@ -81,7 +86,11 @@ def fix(
                 "Choose another output name."
             )
         check_writable(target, overwrite)
-    data = read(path, format=fmt)
+    data = read(path, format=fmt, **reader_options)
+    require_timeseries(data)  # before the check: a movie would be assessed for nothing
+    for target in (out, residual_path):
+        if target is not None:
+            check_output(data, target)  # e.g. units EDF cannot hold: say so before the work
     show = not no_progress and sys.stderr.isatty()
     if qc_path is not None:
         qc = QCResult.from_json(Path(qc_path).read_text())

@@ -50,6 +50,28 @@ def _parse_steps(steps: Sequence[str] | str) -> list[str]:
     return [n for n in STEPS if n in names]
 
 
+def require_timeseries(data: Any) -> None:
+    """Refuse, with what to do instead, anything :func:`fix` cannot correct.
+
+    Raises
+    ------
+    ParameterError
+        ``data`` is not a :class:`TimeSeries` (a movie or an fMRI run is assessed only).
+    """
+    if isinstance(data, TimeSeries):
+        return
+    what = {"Movie": "an imaging movie", "VolumeSeries": "an fMRI run (volumes)"}
+    if type(data).__name__ in what:
+        raise ParameterError(
+            f"fix corrects time series (EEG, MEG, LFP, extracellular); this is "
+            f"{what[type(data).__name__]}: assess it with neurolint check instead."
+        )
+    raise ParameterError(
+        f"fix() needs a neurolint TimeSeries, got {type(data).__name__}; read the file "
+        "with neurolint.read or wrap the array with neurolint.TimeSeries."
+    )
+
+
 def fix(
     data: TimeSeries,
     qc: Any = None,
@@ -95,11 +117,7 @@ def fix(
         Per step: method, parameters, where it acted, the fraction of each channel's energy
         it removed, or why it was skipped.
     """
-    if not isinstance(data, TimeSeries):
-        raise ParameterError(
-            f"fix() needs a neurolint TimeSeries, got {type(data).__name__}; read the file "
-            "with neurolint.read or wrap the array with neurolint.TimeSeries."
-        )
+    require_timeseries(data)
     if data.n_samples == 0:
         raise EmptyRecordingError("The recording has no samples; nothing to correct.")
     names = _parse_steps(steps)

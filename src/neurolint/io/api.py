@@ -12,13 +12,14 @@ from ..core.errors import (
     InputNotFoundError,
     MissingDependencyError,
     NeurolintError,
+    UnitsError,
     UnsupportedFormatError,
 )
 from ..core.imaging import Movie, VolumeSeries
 from ..core.timeseries import TimeSeries
 from .registry import find_format, get_format, split_dataset_path
 
-__all__ = ["output_files", "read", "write"]
+__all__ = ["check_output", "output_files", "read", "write"]
 
 Series = TimeSeries | Movie | VolumeSeries
 
@@ -131,15 +132,7 @@ def write(
     pathlib.Path
         The written file.
     """
-    path_obj, dataset = split_dataset_path(path)
-    kind = _kind(obj)
-    # For output, .raw/.bin/.dat mean our binary + sidecar (nothing to sniff yet).
-    fmt = get_format(format) if format else find_format(path_obj, None, {"dtype": "output"})
-    if fmt.writer is None or kind not in fmt.writes:
-        writable = [f.name for f in _writers_for(kind)]
-        raise UnsupportedFormatError(
-            f"{fmt.name} cannot hold a {kind} here; write it as one of {', '.join(writable)}."
-        )
+    path_obj, dataset, fmt = _output_format(obj, path, format)
     if dataset is not None:
         options["dataset"] = dataset
     writer = fmt.load("writer")
@@ -152,6 +145,31 @@ def write(
     return path_obj
 
 
+def check_output(obj: Series, path: str | os.PathLike, *, format: str | None = None) -> None:
+    """Fail now if :func:`write` would refuse ``obj`` for ``path``, before a long job makes it.
+
+    Checks what is known before the samples: the format takes this kind of series, and
+    FIF, EDF and BDF can convert every channel's units (the samples themselves, e.g. NaN in
+    EDF, are checked as they are written).
+
+    Raises
+    ------
+    UnsupportedFormatError, UnitsError
+        As :func:`write` would.
+    """
+    _, _, fmt = _output_format(obj, path, format)
+    if fmt.name in ("fif", "edf", "bdf"):
+        from ..integrations.mne import _info
+
+        try:
+            _info(obj)  # the units each channel is written in
+        except UnitsError as exc:
+            raise UnitsError(
+                f"{fmt.name.upper()} stores physical units: {str(exc).split(';')[0]}. Write "
+                "binary (.raw), NWB (.nwb) or HDF5 (.h5) instead: they keep any units."
+            ) from exc
+
+
 def output_files(path: str | os.PathLike, *, format: str | None = None) -> list[Path]:
     """Every file :func:`write` creates for ``path``: the file itself, and for binary
     output its ``.json`` sidecar. A command checks them all before its work, so an existing
@@ -162,6 +180,20 @@ def output_files(path: str | os.PathLike, *, format: str | None = None) -> list[
     if fmt.name == "binary":
         files.append(path_obj.with_suffix(".json"))
     return files
+
+
+def _output_format(obj: Any, path: str | os.PathLike, format: str | None) -> tuple:
+    """``(path, dataset, format)`` that :func:`write` uses for ``obj``, or the error it gives."""
+    path_obj, dataset = split_dataset_path(path)
+    kind = _kind(obj)
+    # For output, .raw/.bin/.dat mean our binary + sidecar (nothing to sniff yet).
+    fmt = get_format(format) if format else find_format(path_obj, None, {"dtype": "output"})
+    if fmt.writer is None or kind not in fmt.writes:
+        writable = [f.name for f in _writers_for(kind)]
+        raise UnsupportedFormatError(
+            f"{fmt.name} cannot hold a {kind} here; write it as one of {', '.join(writable)}."
+        )
+    return path_obj, dataset, fmt
 
 
 def _writers_for(kind: str) -> list[Any]:
