@@ -22,6 +22,7 @@ from ..core.findings import ChannelStatus, Finding, QCResult
 from ..core.imaging import Movie, VolumeSeries
 from ..core.threads import core_budget, holding_core, torch_threads
 from ..core.timeseries import TimeSeries
+from ..integrations import as_series
 from .base import Detection
 from .features import shared_features
 
@@ -102,8 +103,8 @@ def _check_input(data: Any) -> None:
     if not isinstance(data, (TimeSeries, Movie, VolumeSeries)):
         raise ParameterError(
             f"check() takes a TimeSeries, Movie or VolumeSeries (from neurolint.read), not "
-            f"{type(data).__name__}; wrap MNE or SpikeInterface objects with "
-            "neurolint.from_mne / from_spikeinterface."
+            f"{type(data).__name__}; wrap arrays with neurolint.TimeSeries (MNE Raw and "
+            "SpikeInterface recordings are taken as they are)."
         )
     if data.n_times == 0:
         raise EmptyRecordingError("The recording has no samples; nothing to check.")
@@ -216,8 +217,10 @@ def check(
 
     Parameters
     ----------
-    data : TimeSeries | Movie | VolumeSeries
-        From :func:`neurolint.read` (or the MNE/SpikeInterface adapters). Never modified.
+    data : TimeSeries | Movie | VolumeSeries | mne.io.Raw | spikeinterface recording
+        From :func:`neurolint.read`; an MNE ``Raw`` or a one-segment SpikeInterface
+        recording is wrapped with :func:`neurolint.from_mne` /
+        :func:`neurolint.from_spikeinterface`. Never modified.
     detectors : sequence of str | str | None
         Names from :data:`DETECTORS` (comma-separated string accepted). default: ``None``
         (by modality: EEG-like → rules, learned, anomaly; ephys → ephys; movies →
@@ -240,6 +243,7 @@ def check(
         several detectors become one), a window x channel quality matrix and, in ``meta``,
         versions, timings and each detector's traces (motion, DVARS, SNR maps, ...).
     """
+    data = as_series(data)
     _check_input(data)
     names = default_detectors(data) if detectors is None else detectors
     if isinstance(names, str):

@@ -12,6 +12,7 @@ from .. import __version__
 from ..core.errors import DataValueError, EmptyRecordingError, ParameterError
 from ..core.provenance import CorrectionLog
 from ..core.timeseries import TimeSeries
+from ..integrations import as_series
 from .base import EnergyTally, Float32Rows, Step, corrected_series
 
 __all__ = ["STEPS", "account", "fix", "residual"]
@@ -86,8 +87,9 @@ def fix(
 
     Parameters
     ----------
-    data : TimeSeries
-        The recording. Never modified.
+    data : TimeSeries | mne.io.Raw | spikeinterface recording
+        The recording (MNE and SpikeInterface ones are wrapped as :func:`check` does).
+        Never modified.
     qc : QCResult | None
         Assessment of ``data`` from :func:`neurolint.check`: its bad channels are repaired
         and its ocular, muscle and movement findings cleaned (heartbeats too when
@@ -117,6 +119,7 @@ def fix(
         Per step: method, parameters, where it acted, the fraction of each channel's energy
         it removed, or why it was skipped.
     """
+    data = as_series(data)
     require_timeseries(data)
     if data.n_samples == 0:
         raise EmptyRecordingError("The recording has no samples; nothing to correct.")
