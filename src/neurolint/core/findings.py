@@ -369,6 +369,27 @@ class QCResult(FindingsView):
             ),
         ]
 
+    def to_nwb(
+        self,
+        nwbfile: Any,
+        *,
+        series: Any = None,
+        name: str = "neurolint_qc",
+        invalid_times: bool = True,
+    ) -> dict[str, int]:
+        """Add the events and channel verdicts to an in-memory ``pynwb.NWBFile``.
+
+        Events go to ``intervals/<name>`` (kind, channels, confidence, detector) and to
+        ``invalid_times`` (tags ``neurolint`` and the kind); verdicts to the electrodes
+        table's ``neurolint_status`` and ``neurolint_reasons``. Times are put on the
+        file's clock with the checked series' ``starting_time``. See
+        :func:`neurolint.io.nwb_qc.add_qc_to_nwb` for the parameters; returns the rows
+        added to each table.
+        """
+        from ..io.nwb_qc import add_qc_to_nwb
+
+        return add_qc_to_nwb(self, nwbfile, series=series, name=name, invalid_times=invalid_times)
+
     def explain(self, index: int, data: Any = None) -> dict[str, Any]:
         """Why event ``index`` was found.
 

@@ -415,6 +415,20 @@ def _unique(names: list[str]) -> bool:
     return len(set(names)) == len(names) and all(names)
 
 
+def electrode_names(table: Any, rows: np.ndarray) -> list[str]:
+    """The channel names neurolint reads for ``rows`` of an electrodes table: the ``label``
+    or ``channel_name`` column where its values are unique, else the row ids."""
+    names = [str(i) for i in np.asarray(table.id[:])[rows]]
+    for col in ("label", "channel_name"):
+        values = _column(table, col, rows)
+        if values is not None and _unique([str(v) for v in values]):
+            names = [str(v) for v in values]
+            break
+    if not _unique(names):
+        names = [f"{name}-{i}" for i, name in enumerate(names)]
+    return names
+
+
 def _channel_info(obj: Any, n_ch: int, unit: str, position_unit: str, pynwb: Any) -> ChannelInfo:
     """Names, types, units and positions from the electrodes table of an ElectricalSeries."""
     in_lfp = isinstance(getattr(obj, "parent", None), pynwb.ecephys.LFP)
@@ -429,15 +443,7 @@ def _channel_info(obj: Any, n_ch: int, unit: str, position_unit: str, pynwb: Any
             f"The electrodes of {obj.name} list {len(rows)} rows for {n_ch} channels in the "
             "data; the file is inconsistent."
         )
-    ids = [str(i) for i in np.asarray(table.id[:])[rows]]
-    names = ids
-    for col in ("label", "channel_name"):
-        values = _column(table, col, rows)
-        if values is not None and _unique([str(v) for v in values]):
-            names = [str(v) for v in values]
-            break
-    if not _unique(names):
-        names = [f"{name}-{i}" for i, name in enumerate(names)]
+    names = electrode_names(table, rows)
     types = [default_type] * n_ch
     values = _column(table, "type", rows)
     if values is not None:
