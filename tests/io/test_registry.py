@@ -109,3 +109,15 @@ def test_session_folders_are_sniffed_by_what_lies_below(tmp_path):
     assert find_format(tmp_path / "legacy").name == "openephys"
     (tmp_path / "other").mkdir()
     assert find_format(tmp_path / "other").name == "neo"
+
+
+def test_a_folder_of_recording_files_says_to_give_one_file(tmp_path):
+    ds = tmp_path / "ds"
+    ds.mkdir()
+    for name in ("sub-02.edf", "sub-01.edf", "notes.txt"):
+        (ds / name).write_bytes(b"")
+    with pytest.raises(UnsupportedFormatError, match=r"2 recording file\(s\) \(sub-01.edf"):
+        find_format(ds)
+    (ds / "sub-01.edf").unlink()
+    (ds / "sub-02.edf").unlink()
+    assert find_format(ds).name == "neo"  # other files: left to neo, as before

@@ -109,6 +109,12 @@ def _suffixes(path: Path) -> list[str]:
 
 _SPIKEGLX_META = (".ap.meta", ".lf.meta", ".nidq.meta")
 
+# Extensions that always name a whole recording in one file (never a part of a folder format).
+_ONE_FILE = (
+    ".edf", ".bdf", ".gdf", ".vhdr", ".fif", ".fif.gz", ".set", ".cnt", ".snirf", ".xdf",
+    ".xdfz", ".nwb", ".tif", ".tiff", ".nii", ".nii.gz",
+)  # fmt: skip
+
 
 def _sniff_dir(path: Path, max_depth: int = 4) -> Format:
     """The format of a folder: by its own files, else by what lies a few levels below.
@@ -130,6 +136,17 @@ def _sniff_dir(path: Path, max_depth: int = 4) -> Format:
             return _BY_NAME["openephys"]
         if any(f.lower().endswith(_SPIKEGLX_META) for f in files):
             return _BY_NAME["spikeglx"]
+    recordings = sorted(
+        p.name for p in path.iterdir() if p.is_file() and p.name.lower().endswith(_ONE_FILE)
+    )
+    if recordings:
+        # A folder of files each a whole recording (a dataset, or a recording's own folder):
+        # neo would fail on it with an unrelated message.
+        listed = ", ".join(recordings[:3]) + (", ..." if len(recordings) > 3 else "")
+        raise UnsupportedFormatError(
+            f"{path.name} is a folder holding {len(recordings)} recording file(s) ({listed}); "
+            f"neurolint reads one recording at a time: give a file, e.g. {path / recordings[0]}."
+        )
     return _BY_NAME["neo"]
 
 
