@@ -138,3 +138,55 @@ def test_the_command_limits_malloc_arenas(monkeypatch):
     result = CliRunner().invoke(cli.app, ["info", "--help"])
     assert result.exit_code == 0
     assert calls == [1]
+
+
+_KEEP_PROBE = """
+import sys, numpy as np
+from neurolint.core.threads import reuse_freed_blocks
+def rss():
+    return int(open("/proc/self/statm").read().split()[1]) * 4096
+if sys.argv[1] == "on":
+    assert reuse_freed_blocks()
+a = np.ones(200 * 2**20 // 8)
+before = rss()
+del a
+print((before - rss()) / 2**20)
+"""
+
+
+def test_reusing_freed_blocks_keeps_a_large_array_for_the_next_unless_the_user_chose(
+    monkeypatch,
+):
+    import subprocess
+    import sys
+
+    from neurolint.core.threads import reuse_freed_blocks
+
+    monkeypatch.setenv("GLIBC_TUNABLES", "glibc.malloc.trim_threshold=0")
+    assert reuse_freed_blocks() is False  # the user's setting stands
+    if not sys.platform.startswith("linux"):
+        return
+    freed = {}
+    for mode in ("off", "on"):
+        env = {k: v for k, v in __import__("os").environ.items() if "MALLOC" not in k}
+        env.pop("GLIBC_TUNABLES", None)
+        out = subprocess.run(
+            [sys.executable, "-c", _KEEP_PROBE, mode], capture_output=True, text=True, env=env
+        )
+        if out.returncode and "AssertionError" in out.stderr:
+            pytest.skip("no glibc mallopt here")
+        freed[mode] = float(out.stdout)
+    assert freed["off"] > 150  # by default the 200 MB go back to the system at once
+    assert freed["on"] < 50  # kept for the next large array
+
+
+def test_the_command_reuses_freed_blocks(monkeypatch):
+    from typer.testing import CliRunner
+
+    import neurolint.cli.main as cli
+
+    calls = []
+    monkeypatch.setattr(cli, "reuse_freed_blocks", lambda: calls.append(1))
+    result = CliRunner().invoke(cli.app, ["info", "--help"])
+    assert result.exit_code == 0
+    assert calls == [1]

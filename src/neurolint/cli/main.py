@@ -9,7 +9,7 @@ import traceback
 import typer
 
 from .. import __version__
-from ..core.threads import limit_malloc_arenas
+from ..core.threads import limit_malloc_arenas, reuse_freed_blocks
 
 app = typer.Typer(
     name="neurolint",
@@ -39,6 +39,7 @@ def _root(
     """Assess and correct the quality of neural recordings."""
     _STATE["debug"] = debug
     limit_malloc_arenas()  # parallel detectors hold less memory freed in thread arenas
+    reuse_freed_blocks()  # large arrays reuse freed memory instead of faulting pages in
     logging.basicConfig(
         level=logging.DEBUG if debug else logging.WARNING,
         format="neurolint: %(levelname)s: %(message)s",

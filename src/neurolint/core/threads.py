@@ -167,6 +167,7 @@ def map_in_threads(
 
 
 _M_ARENA_MAX = -8  # glibc's mallopt parameter number for the arena count
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
 
 
 def limit_malloc_arenas(n: int | None = None) -> int | None:
@@ -199,3 +200,38 @@ def limit_malloc_arenas(n: int | None = None) -> int | None:
         return None
     limit = max(2, int(n if n is not None else os.cpu_count() or 1))
     return limit if mallopt(_M_ARENA_MAX, limit) == 1 else None
+
+
+def reuse_freed_blocks(keep_bytes: int = 1 << 30) -> bool:
+    """Let glibc's ``malloc`` serve large arrays from its heap and keep up to ``keep_bytes``
+    freed at its top for the next ones; the ``neurolint`` command does this at start.
+
+    By default glibc maps every block over 32 MB afresh and unmaps it when freed, so each
+    new array's pages fault in again, zeroed by the kernel. A correction of a 384-channel
+    probe allocates and frees arrays of 200 MB for every block and step, and spent up to a
+    quarter of its time so (``neurolint fix`` of a 1-minute probe: 63.7 and 51.9 s before,
+    49.0 and 47.0 s with this, alternately; of 2 minutes 97.3 against 82.7 s). The cost is
+    resident memory: freed blocks stay with the process for reuse (peak 1.62-1.64 GB
+    against 2.13-2.17 GB for the minute, 1.50 against 1.87 GB for two), bounded by the
+    largest blocks in use at once, not by the recording's length. ``MALLOC_MMAP_THRESHOLD_``,
+    ``MALLOC_TRIM_THRESHOLD_`` or ``GLIBC_TUNABLES`` already in the environment are left
+    alone, as is any platform without glibc.
+
+    Returns
+    -------
+    bool
+        Whether the setting was made.
+    """
+    import ctypes
+    import os
+    import sys
+
+    given = ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_", "GLIBC_TUNABLES")
+    if not sys.platform.startswith("linux") or any(v in os.environ for v in given):
+        return False
+    try:
+        mallopt = ctypes.CDLL("libc.so.6").mallopt
+    except (OSError, AttributeError):
+        return False
+    keep = min(int(keep_bytes), 2**31 - 1)  # mallopt takes an int
+    return mallopt(_M_MMAP_THRESHOLD, keep) == 1 and mallopt(_M_TRIM_THRESHOLD, keep) == 1
