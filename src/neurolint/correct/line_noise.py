@@ -481,30 +481,48 @@ class LineNoiseRemover(Step):
         w = self.w_.astype(np.float32)
         a = self.a_.astype(np.float32)
         proj = np.empty((w.shape[1], block.shape[1]))
+        # What each tile holds besides finite samples off the rails, found once here and
+        # used by both passes below (most tiles hold neither: no mask is kept for them).
+        missing: list[bool] = []
+        rails: list[np.ndarray | None] = []
         for t in tiles:
-            proj[:, t] = w.T @ _finite(block[:, t], self.rails_)
+            x = block[:, t]
+            finite = np.isfinite(x)
+            missing.append(not finite.all())
+            rail = _on_rails(x, self.rails_) if self.rails_ is not None else None
+            rails.append(rail if rail is not None and rail.any() else None)
+            if missing[-1] or rails[-1] is not None:
+                ok = finite if rails[-1] is None else finite & ~rails[-1]
+                x = np.where(ok, x, np.zeros((), x.dtype))
+            proj[:, t] = w.T @ x
         proj -= _boxcar(proj, self.period_)
         if self.comb_periods:
             proj = _comb(proj, self.period_, int(self.comb_periods))
         proj = proj.astype(np.float32)
         out = np.empty(block.shape, dtype=np.float32)
-        for t in tiles:
+        for t, gaps in zip(tiles, missing, strict=True):
             x = block[:, t]
-            np.subtract(_finite(x), a @ proj[:, t], out=out[:, t])
-            gap = np.isnan(x)
-            if gap.any():
-                out[:, t][gap] = np.nan  # gaps stay gaps
-        return self._held(block, out)
+            np.subtract(_finite(x) if gaps else x, a @ proj[:, t], out=out[:, t])
+            if gaps:
+                out[:, t][np.isnan(x)] = np.nan  # gaps stay gaps
+        return self._held(block, out, rails)
 
-    def _held(self, block: np.ndarray, out: np.ndarray) -> np.ndarray:
+    def _held(
+        self, block: np.ndarray, out: np.ndarray, rails: list[np.ndarray | None] | None = None
+    ) -> np.ndarray:
         """``out`` kept within an integer recording's range (in place): samples on its
-        rails as recorded, the others clipped at them."""
+        rails as recorded, the others clipped at them. ``rails``: each tile's rail mask
+        (``None`` for a tile with none), when already known."""
         if self.rails_ is None:
             return out
-        for t in column_tiles(block):
+        for i, t in enumerate(column_tiles(block)):
             x, y = block[:, t], out[:, t]
-            rail = _on_rails(x, self.rails_)
-            if rail.any():
+            if rails is None:
+                rail = _on_rails(x, self.rails_)
+                rail = rail if rail.any() else None
+            else:
+                rail = rails[i]
+            if rail is not None:
                 y[rail] = x[rail]
             np.clip(y, self.rails_[0], self.rails_[1], out=y)
         return out
