@@ -79,6 +79,9 @@ def test_writing_a_movie_as_edf_says_what_fits(tmp_path):
         nl.write(movie, tmp_path / "m.edf")
     with pytest.raises(UnsupportedFormatError, match="Cannot write"):
         nl.write(np.zeros((2, 2)), tmp_path / "m.npy")
+    ts = nl.TimeSeries(np.zeros((2, 100), np.float32), 100.0)
+    with pytest.raises(UnsupportedFormatError, match=r"reads \.set files but does not write"):
+        nl.write(ts, tmp_path / "x.set")  # read through MNE, never written
 
 
 def test_inputs_are_never_modified(tmp_path, shared_data):

@@ -189,9 +189,15 @@ def _output_format(obj: Any, path: str | os.PathLike, format: str | None) -> tup
     # For output, .raw/.bin/.dat mean our binary + sidecar (nothing to sniff yet).
     fmt = get_format(format) if format else find_format(path_obj, None, {"dtype": "output"})
     if fmt.writer is None or kind not in fmt.writes:
-        writable = [f.name for f in _writers_for(kind)]
+        writable = ", ".join(f.name for f in _writers_for(kind))
+        if fmt.writer is None:  # e.g. EEGLAB's .set: read through MNE, never written
+            ext = "".join(path_obj.suffixes) or path_obj.name
+            raise UnsupportedFormatError(
+                f"neurolint reads {ext} files but does not write them; write a {kind} as "
+                f"one of {writable}."
+            )
         raise UnsupportedFormatError(
-            f"{fmt.name} cannot hold a {kind} here; write it as one of {', '.join(writable)}."
+            f"{fmt.name} cannot hold a {kind} here; write it as one of {writable}."
         )
     return path_obj, dataset, fmt
 
