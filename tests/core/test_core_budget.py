@@ -128,13 +128,14 @@ def test_malloc_arenas_are_limited_unless_the_user_chose(monkeypatch):
         assert limit_malloc_arenas() is None
 
 
-def test_the_command_limits_malloc_arenas(monkeypatch):
+@pytest.mark.parametrize("setting", ["limit_malloc_arenas", "reuse_freed_blocks"])
+def test_the_command_sets_malloc_up_at_start(monkeypatch, setting):
     from typer.testing import CliRunner
 
     import neurolint.cli.main as cli
 
     calls = []
-    monkeypatch.setattr(cli, "limit_malloc_arenas", lambda: calls.append(1))
+    monkeypatch.setattr(cli, setting, lambda: calls.append(1))
     result = CliRunner().invoke(cli.app, ["info", "--help"])
     assert result.exit_code == 0
     assert calls == [1]
@@ -157,6 +158,7 @@ print((before - rss()) / 2**20)
 def test_reusing_freed_blocks_keeps_a_large_array_for_the_next_unless_the_user_chose(
     monkeypatch,
 ):
+    import os
     import subprocess
     import sys
 
@@ -168,7 +170,7 @@ def test_reusing_freed_blocks_keeps_a_large_array_for_the_next_unless_the_user_c
         return
     freed = {}
     for mode in ("off", "on"):
-        env = {k: v for k, v in __import__("os").environ.items() if "MALLOC" not in k}
+        env = {k: v for k, v in os.environ.items() if "MALLOC" not in k}
         env.pop("GLIBC_TUNABLES", None)
         out = subprocess.run(
             [sys.executable, "-c", _KEEP_PROBE, mode], capture_output=True, text=True, env=env
@@ -178,15 +180,3 @@ def test_reusing_freed_blocks_keeps_a_large_array_for_the_next_unless_the_user_c
         freed[mode] = float(out.stdout)
     assert freed["off"] > 150  # by default the 200 MB go back to the system at once
     assert freed["on"] < 50  # kept for the next large array
-
-
-def test_the_command_reuses_freed_blocks(monkeypatch):
-    from typer.testing import CliRunner
-
-    import neurolint.cli.main as cli
-
-    calls = []
-    monkeypatch.setattr(cli, "reuse_freed_blocks", lambda: calls.append(1))
-    result = CliRunner().invoke(cli.app, ["info", "--help"])
-    assert result.exit_code == 0
-    assert calls == [1]

@@ -194,8 +194,8 @@ class CorrectedArray(Float32Rows):
                 # A stream's blocks are whole multiples of its reads, so that no read
                 # straddles two blocks and recomputes the tail of the last one.
                 n_read = max(1, stop - start)
-                ahead = start + max(1, self._block_samples() // n_read) * n_read
-                ahead = ahead if streaming else stop
+                reads = max(1, self._block_samples() // n_read) if streaming else 1
+                ahead = start + reads * n_read
                 hi = min(self.shape[1], ahead)
                 cached = (start, hi, self._compute(start, hi))
                 self._cached = cached

@@ -10,6 +10,7 @@ import numpy as np
 
 from .. import __version__
 from ..core.errors import DataValueError, EmptyRecordingError, ParameterError
+from ..core.imaging import Movie, VolumeSeries
 from ..core.provenance import CorrectionLog
 from ..core.timeseries import TimeSeries
 from ..integrations import as_series
@@ -61,11 +62,11 @@ def require_timeseries(data: Any) -> None:
     """
     if isinstance(data, TimeSeries):
         return
-    what = {"Movie": "an imaging movie", "VolumeSeries": "an fMRI run (volumes)"}
-    if type(data).__name__ in what:
+    if isinstance(data, (Movie, VolumeSeries)):
+        what = "an imaging movie" if isinstance(data, Movie) else "an fMRI run (volumes)"
         raise ParameterError(
-            f"fix corrects time series (EEG, MEG, LFP, extracellular); this is "
-            f"{what[type(data).__name__]}: assess it with neurolint check instead."
+            f"fix corrects time series (EEG, MEG, LFP, extracellular); this is {what}: "
+            "assess it with neurolint check instead."
         )
     raise ParameterError(
         f"fix() needs a neurolint TimeSeries, got {type(data).__name__}; read the file "
