@@ -41,6 +41,14 @@ def test_remover_cleans_held_out_mixtures():
         assert correlation(clean, out) > max(floor, correlation(clean, noisy) + 0.1)
 
 
+def test_batch_size_does_not_change_the_estimates():
+    # The default batch is chosen for speed alone; the epochs are cleaned independently.
+    noisy = np.random.default_rng(3).standard_normal((70, 512)).astype(np.float32)
+    default = denoise_epochs(noisy)
+    for size in (1, 64, 70):
+        np.testing.assert_allclose(denoise_epochs(noisy, batch_size=size), default, atol=1e-5)
+
+
 def test_epochs_must_be_2d_and_a_multiple_of_8():
     with pytest.raises(ShapeError, match="multiple of 8"):
         denoise_epochs(np.zeros((2, 500), np.float32))

