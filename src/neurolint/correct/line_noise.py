@@ -108,13 +108,24 @@ def _from_findings(qc: Any) -> float | None:
     return None
 
 
-def _finite(x: np.ndarray, rails=None) -> np.ndarray:
+def _masked(x: np.ndarray, rails=None) -> tuple[np.ndarray, bool, np.ndarray | None]:
     """``x`` with NaN and infinite samples, and those on ``rails`` (:func:`_rails`) when
-    given, read as 0 (a copy only when there are some)."""
-    ok = np.isfinite(x)
-    if rails is not None:
-        ok &= ~_on_rails(x, rails)
-    return x if ok.all() else np.where(ok, x, np.zeros((), x.dtype))
+    given, read as 0 (a copy only when there are some); whether any sample was not finite;
+    and which samples sit on the rails (``None`` when none do, or no rails are given)."""
+    finite = np.isfinite(x)
+    missing = not finite.all()
+    rail = _on_rails(x, rails) if rails is not None else None
+    if rail is not None and not rail.any():
+        rail = None
+    if not missing and rail is None:
+        return x, missing, rail
+    ok = finite if rail is None else finite & ~rail
+    return np.where(ok, x, np.zeros((), x.dtype)), missing, rail
+
+
+def _finite(x: np.ndarray, rails=None) -> np.ndarray:
+    """``x`` with NaN and infinite samples, and those on ``rails`` when given, read as 0."""
+    return _masked(x, rails)[0]
 
 
 def _boxcar(x: np.ndarray, period: float) -> np.ndarray:
@@ -486,14 +497,9 @@ class LineNoiseRemover(Step):
         missing: list[bool] = []
         rails: list[np.ndarray | None] = []
         for t in tiles:
-            x = block[:, t]
-            finite = np.isfinite(x)
-            missing.append(not finite.all())
-            rail = _on_rails(x, self.rails_) if self.rails_ is not None else None
-            rails.append(rail if rail is not None and rail.any() else None)
-            if missing[-1] or rails[-1] is not None:
-                ok = finite if rails[-1] is None else finite & ~rails[-1]
-                x = np.where(ok, x, np.zeros((), x.dtype))
+            x, gaps, rail = _masked(block[:, t], self.rails_)
+            missing.append(gaps)
+            rails.append(rail)
             proj[:, t] = w.T @ x
         proj -= _boxcar(proj, self.period_)
         if self.comb_periods:
