@@ -188,3 +188,57 @@ def test_row_median_estimates_the_median_of_long_rows():
     assert np.all(np.abs(est - np.median(x, axis=1)) < 0.1 * spread)
     short = rng.standard_normal((2, 100))
     np.testing.assert_array_equal(row_median(short), np.median(short, axis=1))  # all samples
+
+
+@pytest.mark.filterwarnings("error::RuntimeWarning")
+def test_infinite_samples_are_found_as_missing_samples_like_nan():
+    """+-inf samples (an overflowed amplifier, a failed conversion) read as missing: the
+    check gives what the same recording with NaN there gives, warns of nothing, and leaves
+    the input as it was. Before, a 39 s run of inf on one channel crashed the rules (an
+    SVD that did not converge) and a lone inf sample spread through sums and spectra."""
+    from neurolint.simulate import simulate_eeg
+
+    sim = simulate_eeg(32, 60, 256.0, seed=3, artifacts=["blink", "muscle"])
+    x = sim.data.get_data()
+    spots = np.zeros(x.shape, bool)
+    spots[5, 3000:3256] = spots[6, 5000] = spots[7, 4000:9000] = True
+
+    def with_(value):
+        y = x.copy()
+        y[spots] = value
+        return TimeSeries(y, 256.0, sim.data.channels)
+
+    given = with_(np.inf)
+    before = given.get_data()
+    as_inf, as_nan = nl.check(given), nl.check(with_(np.nan))
+    np.testing.assert_array_equal(given.get_data(), before)
+    assert np.isinf(given.get_data()[spots]).all()
+
+    def summary(qc):
+        events = sorted((e.kind, e.onset, e.duration, e.channels) for e in qc.events)
+        return events, [(c.name, c.status, c.reasons) for c in qc.channels], qc.score
+
+    assert summary(as_inf) == summary(as_nan)
+    gaps = sorted((e.channels, e.onset, e.offset) for e in as_inf.events if e.kind == "gap")
+    # Each channel's own dropped samples, to the sample (F5 lost one).
+    assert gaps == [
+        (("F5",), 5000 / 256, 5001 / 256),
+        (("F9",), 3000 / 256, 3256 / 256),
+        (("Fz",), 4000 / 256, 9000 / 256),
+    ]
+
+
+def test_gaps_on_different_channels_stay_apart_when_merged():
+    events = [
+        Finding(1.0, 2.0, "gap", ("Fz",), 0.99, "rules"),
+        Finding(1.5, 0.1, "gap", ("Cz",), 0.9, "rules"),
+        Finding(1.2, 1.0, "gap", ("Fz",), 0.8, "learned"),
+        Finding(1.0, 2.0, "muscle", ("T7",), 0.9, "rules"),
+        Finding(1.2, 1.0, "muscle", ("T8",), 0.8, "learned"),
+    ]
+    merged = sorted((e.kind, e.channels, e.detector) for e in _merge_events(events))
+    assert merged == [
+        ("gap", ("Cz",), "rules"),
+        ("gap", ("Fz",), "learned+rules"),
+        ("muscle", ("T7", "T8"), "learned+rules"),
+    ]

@@ -72,3 +72,29 @@ def test_an_event_across_a_segment_boundary_stays_one_event():
     gaps = [e for e in _rules(ts, segment_s=60.0) if e.kind == "gap"]
     assert len(gaps) == 1
     assert gaps[0].onset == pytest.approx(55.0) and gaps[0].duration == pytest.approx(10.0)
+
+
+def test_a_channels_own_gap_is_one_event_across_segments_and_apart_from_others():
+    """NaN runs on single channels are ``gap`` events on that channel, exact to the sample,
+    whole across segment (and scan chunk) boundaries; runs closer than ``gap_merge_s``
+    join; a gap of every channel is said once, not again per channel."""
+    sim = simulate_eeg(8, 200.0, 256.0, seed=4, artifacts=[])
+    x = sim.data.get_data()
+    x[2, 14000:16000] = np.nan  # across the 60 s segment boundary at 15360
+    x[5, 15000:15500] = np.nan  # overlapping it in time, on another channel
+    x[6, 40000] = x[6, 40010] = np.nan  # 10 samples apart: one event
+    x[:, 30000:30100] = np.nan  # every channel
+    ts = TimeSeries(x, 256.0, sim.data.channels)
+    names = ts.ch_names
+    for segment_s in (1e6, 60.0):
+        gaps = sorted(
+            (e.channels, round(e.onset * 256), round(e.offset * 256))
+            for e in _rules(ts, segment_s)
+            if e.kind == "gap"
+        )
+        assert gaps == [
+            ((), 30000, 30100),
+            ((names[2],), 14000, 16000),
+            ((names[5],), 15000, 15500),
+            ((names[6],), 40000, 40011),
+        ]

@@ -179,3 +179,24 @@ def test_large_interleaved_blocks_transpose_exactly(rng):
     data = rng.integers(-2000, 2000, size=(7001, 200)).astype(np.int16)
     ts = TimeSeries(data, 1000.0, layout="samples_first")
     np.testing.assert_array_equal(ts.get_data(), data.T.astype(np.float32))
+
+
+def test_a_view_reads_infinite_samples_as_missing_and_leaves_the_store_alone():
+    x = np.array([[1.0, np.inf, 3.0], [-np.inf, np.nan, 6.0]], dtype=np.float32)
+    ts = TimeSeries(x, 10.0)
+    view = ts.inf_as_missing()
+    assert view.inf_as_missing() is view  # one view, so caches keyed on it are shared
+    np.testing.assert_array_equal(view.get_data(), [[1.0, np.nan, 3.0], [np.nan, np.nan, 6.0]])
+    np.testing.assert_array_equal(view.pick([1]).get_data(0, 1), [[np.nan]])
+    assert np.isinf(ts.get_data()).sum() == 2 and np.isinf(x).sum() == 2  # as recorded
+    counts = TimeSeries(np.arange(6, dtype=np.int16).reshape(2, 3), 10.0)
+    assert counts.inf_as_missing() is counts  # integers hold no infinities
+
+
+def test_the_missing_view_is_made_once_and_not_handed_to_other_views():
+    ts = TimeSeries(np.ones((3, 20), np.float32), 10.0)
+    view = ts.inf_as_missing()
+    assert ts.inf_as_missing() is view
+    picked = ts.pick([0, 1])
+    assert picked.inf_as_missing() is not view and picked.inf_as_missing().n_channels == 2
+    assert pickle.loads(pickle.dumps(ts)).inf_as_missing().shape == (3, 20)

@@ -192,3 +192,20 @@ def test_ecg_findings_are_cleaned_only_when_asked():
     out, log = fix(ts, qc, steps="artifacts", options={"artifacts": {"kinds": kinds}})
     changed = np.flatnonzero(np.any(out.get_data() != ts.get_data(), axis=1))
     assert log.steps[0].skipped is None and changed.tolist() == [0]
+
+
+def test_infinite_samples_stay_and_do_not_blank_their_window():
+    """An inf sample inside a cleaned window stays as recorded and the window around it is
+    cleaned as usual; before, the whole window came out NaN (1525 samples lost here)."""
+    sim = simulate_eeg(16, 20, 256.0, artifacts=["blink"], seed=5)
+    x = sim.data.get_data()
+    x[3, 1000:1010] = np.inf
+    x[5, 2000] = -np.inf
+    ts = TimeSeries(x, 256.0, sim.data.channels)
+    out, log = nl.fix(ts, steps=["artifacts"], options={"artifacts": {"where": "everywhere"}})
+    y = out.get_data()
+    assert log.steps[0].skipped is None
+    gaps = ~np.isfinite(x)
+    np.testing.assert_array_equal(y[gaps], x[gaps].astype(np.float32))
+    assert np.isfinite(y[~gaps]).all()
+    assert np.abs(y[~gaps]).max() <= np.abs(x[~gaps]).max()

@@ -297,3 +297,52 @@ def test_sparse_steps_say_where_they_act():
     remover.length_, remover.windows_ = 512, np.array([[0, 1000, 1512], [3, 1256, 1768]])
     assert remover.changes(1767, 2000) and remover.changes(0, 1001)
     assert not remover.changes(1768, 9000) and not remover.changes(0, 1000)
+
+
+@pytest.mark.filterwarnings("error::RuntimeWarning")
+def test_infinite_samples_are_filled_or_kept_never_spread():
+    """+-inf samples are gaps to every step: the gap step fills the short runs, a long run
+    stays as recorded, and no step turns one into a value or spreads it. Before, the check
+    crashed (an SVD that did not converge); ZapLine wrote plausible values over inf samples,
+    and a spherical-spline repair from a channel holding inf rebuilt its channel at ~1e37."""
+    sim = simulate_eeg(
+        32,
+        60,
+        256.0,
+        artifacts=["line_noise", "blink", "muscle", "flat"],
+        rates={"line_noise": 2.0},
+        seed=5,
+    )
+    x = sim.data.get_data()
+    x[4, 3000] = np.inf
+    x[9, 5000:5100] = -np.inf
+    x[12, 6000:12000] = np.inf  # 23 s: too long to fill
+    ts = TimeSeries(x, 256.0, sim.data.channels)
+    qc = nl.check(ts)
+    out, log = fix(ts, qc)
+    steps = {s.name: s for s in log.steps}
+    assert all(steps[n].skipped is None for n in ("gaps", "channels", "line_noise"))
+    y = out.get_data()
+    assert np.isfinite(y[4, 3000]) and np.isfinite(y[9, 5000:5100]).all()  # filled
+    assert np.isposinf(y[12, 6000:12000]).all()  # kept as recorded
+    assert np.isfinite(np.delete(y, 12, axis=0)).all()
+    assert np.abs(y[np.isfinite(y)]).max() < 2 * np.abs(x[np.isfinite(x)]).max()
+    assert np.isposinf(ts.get_data()[12, 6000:12000]).all()  # the input as it was
+
+
+@pytest.mark.filterwarnings("error::RuntimeWarning")
+@pytest.mark.parametrize("method", ["zapline", "notch"])
+def test_hum_is_found_and_removed_around_infinite_samples_which_stay(method):
+    rng = np.random.default_rng(0)
+    t = np.arange(40_000) / 1000.0
+    x = rng.normal(0, 400, (8, t.size)) + 300 * np.sin(2 * np.pi * 50 * t)
+    x[7, 100] = np.inf
+    x[3, 5000:5010] = -np.inf
+    x[2, 7000] = np.nan
+    ts = TimeSeries(x.astype(np.float32), 1000.0)
+    out, log = fix(ts, steps=["line"], options={"line": {"method": method}})
+    assert log.steps[0].skipped is None and log.steps[0].parameters["line_freq"] == 50.0
+    y = out.get_data()
+    gaps = ~np.isfinite(x)
+    np.testing.assert_array_equal(y[gaps], x[gaps].astype(np.float32))
+    assert np.isfinite(y[~gaps]).all()

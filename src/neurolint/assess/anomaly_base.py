@@ -123,6 +123,7 @@ class _BaseAnomaly:
             )
         if ts.n_times == 0:
             raise EmptyRecordingError("The recording has no samples; nothing to assess.")
+        ts = ts.inf_as_missing()  # infinite samples are missing ones, as NaN are
         seen = getattr(self, "_seen", None)
         if wf is None and seen is not None and seen[0] is ts:
             wf = seen[1]  # fit() then detect() on one recording: one feature pass

@@ -128,13 +128,14 @@ def robust_scale(ts: Any, n_blocks: int = 32, block_duration: float = 2.0) -> fl
     values = []
     for s in starts:
         block = ts.get_data(int(s), int(s) + length).astype(np.float64)
-        block[~np.isfinite(block)] = np.nan
-        with np.errstate(all="ignore"):
-            med = np.nanmedian(block, axis=1, keepdims=True) if np.isfinite(block).any() else None
-        if med is None:
+        finite = np.isfinite(block)
+        seen = finite.any(axis=1)  # a channel missing throughout the block has no MAD in it
+        if not seen.any():
             continue
-        mad = np.nanmedian(np.abs(block - med), axis=1)
-        values.append(mad[np.isfinite(mad)])
+        block, finite = block[seen], finite[seen]
+        block[~finite] = np.nan
+        med = np.nanmedian(block, axis=1, keepdims=True)
+        values.append(np.nanmedian(np.abs(block - med), axis=1))
     allv = np.concatenate(values) if values else np.zeros(0)
     allv = allv[allv > 0]
     if allv.size == 0:

@@ -126,7 +126,8 @@ def _merge_events(events: Sequence[Finding], min_overlap: float = 0.5) -> list[F
     """Findings of one kind from several detectors that overlap become one.
 
     Kept: the extent of the most confident one, the union of channels, the highest
-    confidence, and the detectors joined by ``+``.
+    confidence, and the detectors joined by ``+``. Gaps on different channels stay apart:
+    each channel's dropped samples are a fact about it, exact to the sample.
     """
     merged: list[Finding] = []
     by_kind: dict[str, list[int]] = {}
@@ -136,6 +137,11 @@ def _merge_events(events: Sequence[Finding], min_overlap: float = 0.5) -> list[F
             other = merged[i]
             overlap = min(other.offset, event.offset) - max(other.onset, event.onset)
             shorter = min(other.duration, event.duration)
+            apart = (
+                event.channels and other.channels and not set(event.channels) & set(other.channels)
+            )
+            if event.kind == "gap" and apart:
+                continue
             if overlap > 0 and overlap >= min_overlap * shorter:
                 detectors = sorted(set(other.detector.split("+")) | {event.detector})
                 channels = other.channels
@@ -245,6 +251,8 @@ def check(
     """
     data = as_series(data)
     _check_input(data)
+    if isinstance(data, TimeSeries):  # infinite samples are missing ones, as NaN are
+        data = data.inf_as_missing()
     names = default_detectors(data) if detectors is None else detectors
     if isinstance(names, str):
         names = [n.strip() for n in names.split(",") if n.strip()]

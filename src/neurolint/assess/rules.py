@@ -36,7 +36,7 @@ def _check_ts(ts: TimeSeries) -> TimeSeries:
             f"RuleDetector needs a neurolint TimeSeries, got {type(ts).__name__}; wrap arrays "
             "with neurolint.TimeSeries(data, sampling_rate)."
         )
-    return ts
+    return ts.inf_as_missing()  # infinite samples are missing ones, as NaN are
 
 
 class RuleDetector:

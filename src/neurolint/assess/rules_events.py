@@ -10,7 +10,8 @@ the segment whatever the recording's length.
 ==========  ==================================================================================
 kind        rule (feature vs threshold)
 ==========  ==================================================================================
-gap         samples NaN or exactly 0 on at least ``gap_channels`` of the channels (exact)
+gap         samples NaN or exactly 0 on at least ``gap_channels`` of the channels (exact);
+            on fewer, each channel's own NaN runs (runs under ``gap_merge_s`` apart joined)
 saturation  a run of identical samples at the channel's extreme, ``sat_z`` robust SDs away
             from its median, lasting >= 20 ms (exact)
 pop         a one-bin step ``pop_z`` times the channel's typical largest step, neighbours
@@ -48,6 +49,7 @@ __all__ = ["EVENT_DEFAULTS", "Scan", "event_rules", "scan"]
 
 EVENT_DEFAULTS: dict[str, float] = {
     "gap_channels": 0.8,
+    "gap_merge_s": 0.1,
     "sat_z": 8.0,
     "sat_min_s": 0.02,
     "pop_z": 6.0,
@@ -94,6 +96,7 @@ class Scan:
     bin: int  # samples per bin
     n_times: int
     gaps: list[tuple[int, int]] = field(default_factory=list)
+    channel_gaps: list[tuple[int, int, int]] = field(default_factory=list)  # ch, start, stop
     plateaus: list[tuple[int, int, int, float]] = field(default_factory=list)  # ch, start, stop, z
     slow: np.ndarray | None = None  # (n_ch, n_bins) bin means
     hf: np.ndarray | None = None  # (n_ch, n_bins) mean power 20 Hz - mains
@@ -173,6 +176,10 @@ def scan(
         gap = missing.mean(axis=0) >= thresholds["gap_channels"] if n_ch else np.zeros(0, bool)
         for a, z in runs(gap[c0:c1]):
             out.gaps.append((start + a, start + z))
+        nan = np.isnan(x[:, c0:c1])
+        if nan.any():  # one channel's dropped samples (rare: no per-channel work otherwise)
+            for ch in np.flatnonzero(nan.any(axis=1)):
+                out.channel_gaps += [(int(ch), start + a, start + z) for a, z in runs(nan[ch])]
         # Fill what is missing with the channel's median so filters see no steps there.
         with np.errstate(all="ignore"):
             ok = ~missing & ~gap[None]
@@ -245,20 +252,41 @@ def _mad(v: np.ndarray, med: np.ndarray | None = None) -> np.ndarray:
     return 1.4826 * _median(np.abs(v - med)) + 1e-30
 
 
-def _gap_rule(s: Scan, t: dict) -> list[Finding]:
+def _gap_rule(s: Scan, t: dict, names: list[str]) -> list[Finding]:
+    """Gaps of (nearly) every channel, then each channel's own NaN runs outside them."""
     merged: list[list[int]] = []
     for a, z in s.gaps:
         if merged and a <= merged[-1][1]:
             merged[-1][1] = max(merged[-1][1], z)
         else:
             merged.append([a, z])
-    return [
+    wide = [(a, z) for a, z in merged if z - a >= 2]
+    out = [
         _finding(
             "gap", a / s.sfreq, z / s.sfreq, (), "missing_channel_frac", 1.0, t["gap_channels"]
         )
-        for a, z in merged
-        if z - a >= 2
+        for a, z in wide
     ]
+    # A channel's runs closer than gap_merge_s are one event: sporadic NaN samples on a
+    # long recording would otherwise make an event each.
+    join = max(1, round(t["gap_merge_s"] * s.sfreq))
+    runs_by_ch: dict[int, list[list[int]]] = {}
+    for ch, a, z in sorted(s.channel_gaps):
+        own = runs_by_ch.setdefault(ch, [])
+        if own and a - own[-1][1] < join:
+            own[-1][1] = max(own[-1][1], z)
+        else:
+            own.append([a, z])
+    for ch, own in runs_by_ch.items():
+        for a, z in own:
+            if any(wa <= a and z <= wz for wa, wz in wide):
+                continue  # inside a gap of every channel: already said
+            out.append(
+                _finding(
+                    "gap", a / s.sfreq, z / s.sfreq, [names[ch]], "missing_samples", z - a, 1.0
+                )
+            )
+    return out
 
 
 def _saturation_rule(s: Scan, t: dict, names: list[str]) -> list[Finding]:
@@ -573,7 +601,7 @@ def _segment_rules(
     s = scan(ts, idx, line_freq, t)
     info = ts.channels.subset(idx)
     nbrs = neighbours(info, 4)
-    events = _gap_rule(s, t)
+    events = _gap_rule(s, t, names)
     events += _saturation_rule(s, t, names)
     hard = _busy(s, events, 0.15) | s.gap_bins
     slow_hp = _highpass_bins(s, 0.2)
@@ -600,9 +628,19 @@ def _join(pieces: list[Finding], cuts: list[float]) -> list[Finding]:
     """Join pieces of one kind that meet at a segment boundary in ``cuts``: one event."""
     at = set(cuts)
     out: list[Finding] = []
-    for e in sorted(pieces, key=lambda e: (e.kind, e.onset)):
+
+    def own(e: Finding) -> tuple[str, ...]:  # a channel's own gap joins only its own pieces
+        return e.channels if e.kind == "gap" else ()
+
+    for e in sorted(pieces, key=lambda e: (e.kind, own(e), e.onset)):
         prev = out[-1] if out else None
-        if prev is not None and prev.kind == e.kind and e.onset in at and prev.offset == e.onset:
+        if (
+            prev is not None
+            and prev.kind == e.kind
+            and own(prev) == own(e)
+            and e.onset in at
+            and prev.offset == e.onset
+        ):
             best = prev if prev.extras.get("value", 0) >= e.extras.get("value", 0) else e
             out[-1] = replace(
                 best,

@@ -89,6 +89,7 @@ class BaseSeries:
     def _view(self, **changes: Any) -> Any:
         new = object.__new__(type(self))
         new.__dict__.update(self.__dict__)
+        new.__dict__.pop("_inf_view", None)  # a view of this series, not of the new one
         new.meta = dict(self.meta)
         new.__dict__.update(changes)
         return new

@@ -80,6 +80,10 @@ class TimeSeries(BaseSeries):
         Free-form metadata kept with the object (measurement date, reader options).
     """
 
+    # Reads of a view from :meth:`inf_as_missing` turn +-inf into NaN (a class default, so
+    # views and pickles made before it existed read as they were).
+    _inf_as_nan = False
+
     def __init__(
         self,
         data: Any,
@@ -198,6 +202,22 @@ class TimeSeries(BaseSeries):
             raise ShapeError("A channel was selected twice; pick each channel once.")
         return self._view(_ch_idx=self._ch_idx[index])
 
+    def inf_as_missing(self) -> TimeSeries:
+        """Return a lazy view that reads infinite samples as NaN (missing), like dropped ones.
+
+        The assessment reads recordings through it, so ``+inf``/``-inf`` samples (an
+        overflowed amplifier, a failed conversion) are found as missing samples instead of
+        spreading through sums and fits. An integer store holds no infinities: it is
+        returned as is, and so is a view that already reads them as NaN.
+        """
+        if self._inf_as_nan or np.dtype(self._data.dtype).kind in "iub":
+            return self
+        # The same view each time: detectors key what they share (window features) on it.
+        view = self.__dict__.get("_inf_view")
+        if view is None:
+            view = self.__dict__["_inf_view"] = self._view(_inf_as_nan=True)
+        return view
+
     # -- data --------------------------------------------------------------------------------
     def get_data(
         self,
@@ -233,6 +253,10 @@ class TimeSeries(BaseSeries):
             block *= self._gain[native, None]
         if self._offset is not None:
             block += self._offset[native, None]
+        if self._inf_as_nan:
+            inf = np.isinf(block)
+            if inf.any():
+                block[inf] = np.nan
         return block
 
     def to_numpy(self) -> np.ndarray:

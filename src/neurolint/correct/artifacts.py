@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from ..core.arrays import zero_nonfinite
 from ..core.errors import ShapeError
 from ..core.provenance import CorrectionStep
 from ..core.timeseries import TimeSeries
@@ -258,7 +259,7 @@ class ArtifactRemover(Step):
             return block
         wins = self.windows_[inside]
         x = np.stack([block[ch, a - start : b - start] for ch, a, b in wins]).astype(np.float64)
-        x = np.nan_to_num(x)
+        x = zero_nonfinite(x)  # a stacked copy
         up, down = _ratio(self.sfreq_)
 
         def to_model(arr: np.ndarray) -> np.ndarray:
@@ -282,7 +283,8 @@ class ArtifactRemover(Step):
             total[ch, a - start : b - start] += weight
         out = block.astype(np.float64) - acc / np.maximum(total, 1.0)
         out = out.astype(np.float32)
-        out[np.isnan(block)] = np.nan
+        gaps = ~np.isfinite(block)
+        out[gaps] = block[gaps]  # gaps stay gaps: NaN and inf as recorded
         return out
 
     def _contexts(self, block: np.ndarray, start: int, wins: np.ndarray) -> np.ndarray:
@@ -291,7 +293,7 @@ class ArtifactRemover(Step):
         for i, (ch, a, b) in enumerate(wins):
             nb = self.neighbours_.get(int(ch), [])
             if nb:
-                out[i] = np.nan_to_num(block[nb, a - start : b - start]).mean(axis=0)
+                out[i] = zero_nonfinite(block[nb, a - start : b - start]).mean(axis=0)
         return out
 
     def log(self) -> CorrectionStep:

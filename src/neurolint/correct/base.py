@@ -83,7 +83,8 @@ class EnergyTally:
                 if not np.isfinite(given).all():
                     given = _squares(np.where(np.isfinite(a), a, 0))
             else:
-                d = a - after[:, t]  # finite exactly where both are
+                with np.errstate(invalid="ignore"):  # inf - inf: NaN, as wanted
+                    d = a - after[:, t]  # finite exactly where both are
                 removed = _squares(d)
                 if np.isfinite(removed).all():
                     given = _squares(a)

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from ..core.arrays import zero_nonfinite
 from ..core.provenance import CorrectionStep, Region
 from ..core.timeseries import TimeSeries
 from .base import Step
@@ -182,7 +183,9 @@ class ChannelRepair(Step):
     def apply(self, block: np.ndarray, start: int) -> np.ndarray:
         """The block with the bad channels rebuilt from the good ones."""
         out = block.astype(np.float32, copy=True)
-        out[self.bad_idx_] = self.matrix_ @ np.nan_to_num(out[self.source_idx_]) + self.intercept_
+        # A source's missing samples (NaN or inf) read as 0, not as float32's largest value.
+        source = zero_nonfinite(out[self.source_idx_])  # fancy indexing: a copy
+        out[self.bad_idx_] = self.matrix_ @ source + self.intercept_
         return out
 
     def log(self) -> CorrectionStep:

@@ -69,7 +69,7 @@ def _spectrum(ts: TimeSeries, seconds: float = 60.0) -> tuple[np.ndarray, np.nda
     powers = []
     for s in np.linspace(0, ts.n_samples - n, num=count).astype(int):
         x = ts.get_data(s, s + n, channels=rows)
-        f, p = welch(np.nan_to_num(x), sfreq, nperseg=nper, axis=-1)
+        f, p = welch(_finite(x), sfreq, nperseg=nper, axis=-1)
         powers.append(p)
     return f, np.stack(powers)
 
@@ -481,7 +481,8 @@ class LineNoiseRemover(Step):
                 if x.shape[1] > 3 * 6:
                     x = sosfiltfilt(sos, x, axis=-1)
             out = x.astype(np.float32)
-            out[np.isnan(block)] = np.nan  # gaps stay gaps
+            gaps = ~np.isfinite(block)
+            out[gaps] = block[gaps]  # gaps stay gaps: NaN and inf as recorded
             return self._held(block, out)
         # smooth + rest - a w' rest, rest = x - boxcar(x): x less the components' rest. The
         # boxcar is linear and acts on each row, so it runs on the few components
@@ -510,7 +511,8 @@ class LineNoiseRemover(Step):
             x = block[:, t]
             np.subtract(_finite(x) if gaps else x, a @ proj[:, t], out=out[:, t])
             if gaps:
-                out[:, t][np.isnan(x)] = np.nan  # gaps stay gaps
+                held = ~np.isfinite(x)
+                out[:, t][held] = x[held]  # gaps stay gaps: NaN and inf as recorded
         return self._held(block, out, rails)
 
     def _held(
