@@ -240,3 +240,35 @@ def test_tiny_training_run_writes_a_loadable_model(tmp_path):
     assert config["arch"]["widths"] == [4, 4, 4, 4]
     with pytest.raises(NeurolintError, match="seeds"):
         train_detector(tmp_path, seeds=[10_001], evaluate=False, progress=False)
+
+
+def test_a_neighbour_missing_alone_reads_as_the_mean_of_the_recorded_ones():
+    from neurolint.assess.learned import contexts
+
+    x = np.arange(1.0, 13.0, dtype=np.float32).reshape(4, 3)
+    miss = np.zeros_like(x)
+    nbrs = np.array([[1, 2], [0, 2], [0, 1], [0, 1]])
+    x[1, 0], miss[1, 0] = 0.0, 1.0  # channel 1 lost its first sample
+    x[:, 2], miss[:, 2] = 0.0, 1.0  # every channel lost the last one
+    ctx = contexts(x, miss, nbrs)
+    # Channels 0 and 3 see channel 1 as their other recorded neighbour's value, unmasked.
+    assert ctx[0, 1, 0] == x[2, 0] and ctx[0, 4, 0] == 0.0
+    assert ctx[3, 2, 0] == x[0, 0] and ctx[3, 4, 0] == 0.0
+    assert ctx[1, 0, 0] == 0.0 and ctx[1, 3, 0] == 1.0  # the channel itself stays missing
+    np.testing.assert_array_equal(ctx[:, 1:3, 2], 0.0)  # a gap of every channel as it was
+    np.testing.assert_array_equal(ctx[:, 4, 2], 1.0)
+    np.testing.assert_array_equal(ctx[:, 1:3, 1], x[nbrs, 1])  # recorded samples as they are
+
+
+def test_one_channels_dropout_is_a_gap_not_muscle_around_it():
+    """A 39 s dropout on Fz: the net reports the gap there, and nothing on the channels
+    around it (before, their zeroed neighbour made it see muscle on four of them)."""
+    sim = simulate_eeg(32, 120, 256.0, seed=3, artifacts=[])
+    x = sim.data.get_data()
+    x[7, 15000:25000] = np.nan
+    ts = TimeSeries(x, 256.0, sim.data.channels)
+    clean = LearnedDetector().fit(sim.data).detect(sim.data).events
+    found = LearnedDetector().fit(ts).detect(ts).events
+    assert [e.channels for e in found if e.kind == "gap"] == [("Fz",)]
+    where = lambda events: [(e.kind, e.onset, e.duration, e.channels) for e in events]  # noqa: E731
+    assert where(e for e in found if e.kind != "gap") == where(clean)
