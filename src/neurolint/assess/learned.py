@@ -226,15 +226,21 @@ def contexts(x: np.ndarray, miss: np.ndarray, nbrs: np.ndarray) -> np.ndarray:
         # A neighbour missing where the channel itself is recorded (one electrode's dropout)
         # reads as the mean of its recorded neighbours, or the channel where none is: the net
         # learnt from gaps of every channel at once, and a lone zeroed neighbour made it see
-        # muscle on the channels around a gap.
-        lone = (nb_miss > 0) & (miss[:, None] == 0)
-        if lone.any():
-            nbx = out[:, 1 : 1 + k]
-            count = k - nb_miss.sum(axis=1)  # recorded neighbours per sample
+        # muscle on the channels around a gap. Only samples missing on some channels but
+        # not all can hold one (gaps of every channel are the usual kind: none to look at).
+        per_sample = miss.sum(axis=0)  # channels missing at each sample
+        cols = np.flatnonzero((per_sample > 0) & (per_sample < n_ch))
+        if len(cols):
+            sub = nb_miss[:, :, cols]
+            lone = (sub > 0) & (miss[:, None, cols] == 0)
+            nbx = out[:, 1 : 1 + k, cols]
+            count = k - sub.sum(axis=1)  # recorded neighbours per sample
             mean = nbx.sum(axis=1) / np.maximum(count, 1)  # missing ones are 0 already
-            fill = np.where(count > 0, mean, x)
+            fill = np.where(count > 0, mean, x[:, cols])
             nbx[lone] = np.broadcast_to(fill[:, None], nbx.shape)[lone]
-            nb_miss[lone] = 0.0
+            sub[lone] = 0.0
+            out[:, 1 : 1 + k, cols] = nbx
+            nb_miss[:, :, cols] = sub
         out[:, 1 + k] = miss
         out[:, 2 + k] = nb_miss.mean(axis=1)
     else:  # most chunks: no gather and mean of an all-zero mask (~0.25 s per hour)

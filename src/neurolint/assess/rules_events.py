@@ -176,8 +176,10 @@ def scan(
         gap = missing.mean(axis=0) >= thresholds["gap_channels"] if n_ch else np.zeros(0, bool)
         for a, z in runs(gap[c0:c1]):
             out.gaps.append((start + a, start + z))
-        nan = np.isnan(x[:, c0:c1])
-        if nan.any():  # one channel's dropped samples (rare: no per-channel work otherwise)
+        # One channel's dropped samples, outside the gaps of (nearly) every channel: rare,
+        # so no per-channel work otherwise.
+        nan = np.isnan(x[:, c0:c1]) & ~gap[None, c0:c1]
+        if nan.any():
             for ch in np.flatnonzero(nan.any(axis=1)):
                 out.channel_gaps += [(int(ch), start + a, start + z) for a, z in runs(nan[ch])]
         # Fill what is missing with the channel's median so filters see no steps there.
@@ -279,8 +281,6 @@ def _gap_rule(s: Scan, t: dict, names: list[str]) -> list[Finding]:
             own.append([a, z])
     for ch, own in runs_by_ch.items():
         for a, z in own:
-            if any(wa <= a and z <= wz for wa, wz in wide):
-                continue  # inside a gap of every channel: already said
             out.append(
                 _finding(
                     "gap", a / s.sfreq, z / s.sfreq, [names[ch]], "missing_samples", z - a, 1.0
