@@ -51,6 +51,8 @@ def test_default_detectors_follow_the_modality():
         np.zeros((2, 100), np.float32), 30000.0, nl.core.ChannelInfo(["a", "b"], "ephys", "uV")
     )
     assert default_detectors(eeg) == ["rules", "learned", "anomaly"]
+    slow = TimeSeries(np.zeros((4, 1000), np.float32), 64.0, list("abcd"))
+    assert default_detectors(slow) == ["rules", "anomaly"]  # the CNN needs 100 Hz
     assert default_detectors(ephys) == ["ephys"]
     probe = TimeSeries(np.zeros((2, 100), np.float32), 30000.0, ["a", "b"])  # typed misc
     assert default_detectors(probe) == ["ephys"]

@@ -73,3 +73,22 @@ def test_finetuning_needs_data_and_labels(tmp_path, capsys):
         == 2
     )
     assert "--data" in capsys.readouterr().err
+
+
+def test_a_recording_below_the_learned_detectors_rate_is_checked_without_it(tmp_path, capsys):
+    """64 Hz EEG: the default check runs the rules and the anomaly models, and says (in the
+    summary and the JSON's meta) that the learned detector did not run and why; asking for
+    the learned detector by name is still refused with what to do."""
+    from scipy.signal import resample_poly
+
+    data, _ = simulate_eeg(8, 40.0, 256.0, artifacts=["blink", "flat"], seed=2)
+    slow = resample_poly(data.get_data(), 1, 4, axis=1).astype("float32")
+    path = nl.write(nl.TimeSeries(slow, 64.0, data.channels), tmp_path / "sub-02_eeg.fif")
+    assert main(["check", str(path), "--out", str(tmp_path)]) == 0
+    text = capsys.readouterr().out
+    assert "Not run: learned (sampling_rate=64 Hz is below the learned detector's minimum" in text
+    qc = json.loads((tmp_path / "sub-02_qc.json").read_text())
+    assert qc["meta"]["detectors"] == ["rules", "anomaly"]
+    assert set(qc["meta"]["not_run"]) == {"learned"}
+    assert main(["check", str(path), "--out", str(tmp_path / "b"), "--detectors", "learned"]) == 2
+    assert "resample the recording or use the rule-based detectors" in capsys.readouterr().err

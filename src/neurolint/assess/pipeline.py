@@ -65,7 +65,8 @@ _EEG_LIKE = {"eeg", "meg", "eog", "ecg", "emg", "seeg", "ecog", "lfp", "misc"}
 
 
 def default_detectors(data: Any) -> list[str]:
-    """The detectors ``check`` runs on ``data`` by default."""
+    """The detectors ``check`` runs on ``data`` by default (see :func:`_not_run` for why a
+    detector is left out)."""
     if isinstance(data, Movie):
         return ["imaging"]
     if isinstance(data, VolumeSeries):
@@ -75,8 +76,21 @@ def default_detectors(data: Any) -> list[str]:
     if data.sampling_rate >= EPHYS_MIN_RATE and (types <= {"ephys", "misc"} or "ephys" in types):
         return ["ephys"]
     if types & _EEG_LIKE or not types:
-        return ["rules", "learned", "anomaly"]
+        return [n for n in ("rules", "learned", "anomaly") if n not in _not_run(data)]
     return ["rules"]
+
+
+def _not_run(data: Any) -> dict[str, str]:
+    """Default detectors that cannot run on ``data``, with why: the learned classifier
+    needs 100 Hz (muscle and mains); the rules and anomaly models work at any rate."""
+    from .learned import MIN_RATE
+
+    if data.sampling_rate < MIN_RATE:
+        return {
+            "learned": f"sampling_rate={data.sampling_rate:g} Hz is below the learned "
+            f"detector's minimum of {MIN_RATE:g} Hz"
+        }
+    return {}
 
 
 def _build(name: str, options: dict[str, Any]):
@@ -254,6 +268,7 @@ def check(
     if isinstance(data, TimeSeries):  # infinite samples are missing ones, as NaN are
         data = data.inf_as_missing()
     names = default_detectors(data) if detectors is None else detectors
+    not_run = _not_run(data) if detectors is None and isinstance(data, TimeSeries) else {}
     if isinstance(names, str):
         names = [n.strip() for n in names.split(",") if n.strip()]
     options = options or {}
@@ -325,6 +340,7 @@ def check(
         "neurolint": __version__,
         "detectors": [r.detector for r in results],
         "timings_s": timings,
+        **({"not_run": not_run} if not_run else {}),
         "units": units,
     }
     return QCResult(

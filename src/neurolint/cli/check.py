@@ -25,6 +25,8 @@ def _summary(qc) -> str:
     lines.append(f"Events: {len(qc.events)}" + (":" if counts else ""))
     for kind, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])):
         lines.append(f"  {kind:<15} {n:>5}  ({total[kind]:.1f} s)")
+    for name, why in (qc.meta or {}).get("not_run", {}).items():
+        lines.append(f"Not run: {name} ({why})")
     return "\n".join(lines)
 
 
