@@ -92,6 +92,12 @@ class BaseSeries:
         new.__dict__.pop("_inf_view", None)  # a view of this series, not of the new one
         new.meta = dict(self.meta)
         new.__dict__.update(changes)
+        if self.meta.get("annotations") and (new._start, new._stop) != (self._start, self._stop):
+            from .annotations import crop_annotations
+
+            # Onsets count from the view's first sample: a later start moves them earlier.
+            a, z = (new._start - self._start) / self._rate, (new._stop - self._start) / self._rate
+            new.meta["annotations"] = crop_annotations(self.meta["annotations"], a, z)
         return new
 
     def frame_slice(self, start: int | None = None, stop: int | None = None) -> Any:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import json
 import logging
@@ -9,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from ..core.annotations import crop_annotations, make_annotation, pick_annotations
 from ..core.channels import UNIT_SCALE_TO_SI, ChannelInfo, normalize_unit, unit_scale
 from ..core.errors import UnitsError
 from ..core.timeseries import TimeSeries
@@ -112,6 +114,10 @@ def from_mne(raw: Any, *, source: str | None = None, meta: dict | None = None) -
     meta.setdefault("bads", list(raw.info["bads"]))
     if raw.info.get("meas_date") is not None:
         meta.setdefault("meas_date", raw.info["meas_date"].isoformat())
+    if len(raw.annotations):
+        # Those outside the data (MNE keeps them) have no sample to mark.
+        marks = crop_annotations(_annotations_from(raw), 0.0, raw.n_times / raw.info["sfreq"])
+        meta.setdefault("annotations", marks)
     return TimeSeries(
         MNERawArray(raw),
         raw.info["sfreq"],
@@ -119,6 +125,41 @@ def from_mne(raw: Any, *, source: str | None = None, meta: dict | None = None) -
         source=source or (str(filenames[0]) if filenames else None),
         meta=meta,
     )
+
+
+def _annotations_from(raw: Any) -> list[dict]:
+    """``raw``'s annotations as ``meta["annotations"]`` holds them (seconds from its first
+    sample, as MNE's own EDF exporter counts them)."""
+    from mne.annotations import _sync_onset
+
+    ann = raw.annotations
+    onsets = _sync_onset(raw, ann.onset, inverse=False)
+    names = set(raw.ch_names)
+    out = []
+    for o, d, desc, chans in zip(onsets, ann.duration, ann.description, ann.ch_names, strict=True):
+        # EDF+ has no per-channel annotations: MNE's exporter writes "BAD_x@@Fp1" for them.
+        text, _, chan = desc.rpartition("@@")
+        if not chans and text and chan in names:
+            desc, chans = text, (chan,)
+        out.append(make_annotation(o, d, desc, chans))
+    return out
+
+
+def _set_annotations(raw: Any, ts: TimeSeries) -> None:
+    """Give ``raw`` the annotations ``ts`` carries (those of its channels)."""
+    import mne
+
+    kept = pick_annotations(ts.meta.get("annotations") or [], raw.ch_names)
+    if kept:
+        raw.set_annotations(
+            mne.Annotations(
+                [a["onset"] for a in kept],
+                [a["duration"] for a in kept],
+                [a["description"] for a in kept],
+                ch_names=[a["ch_names"] for a in kept],
+            ),
+            verbose="error",
+        )
 
 
 def to_mne(ts: TimeSeries, *, copy_data: bool = False) -> Any:
@@ -155,7 +196,9 @@ def to_mne(ts: TimeSeries, *, copy_data: bool = False) -> Any:
     for chunk, block in ts.iter_chunks(chunk_duration=30.0):
         data[:, chunk.start : chunk.stop] = block
     data *= scale[:, None]
-    return mne.io.RawArray(data, info, verbose="error")
+    raw = mne.io.RawArray(data, info, verbose="error")
+    _set_annotations(raw, ts)
+    return raw
 
 
 def _info(ts: TimeSeries) -> tuple[Any, np.ndarray]:
@@ -201,7 +244,24 @@ def _info(ts: TimeSeries) -> tuple[Any, np.ndarray]:
                 if np.isfinite(xyz).all():
                     ch["loc"][:3] = xyz
     info["bads"] = [b for b in ts.meta.get("bads", []) if b in names]
+    if (meas := _meas_date(ts.meta.get("meas_date"))) is not None:
+        info.set_meas_date(meas)
     return info, scale
+
+
+def _meas_date(value: Any) -> dt.datetime | None:
+    """``meta["meas_date"]`` (ISO 8601 text or datetime) as the UTC datetime MNE wants;
+    ``None`` when absent or unreadable (a series made from arrays has none)."""
+    if isinstance(value, str):
+        try:
+            value = dt.datetime.fromisoformat(value)
+        except ValueError:
+            return None
+    if not isinstance(value, dt.datetime):
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.timezone.utc)
+    return value.astimezone(dt.timezone.utc)
 
 
 def streamed_raw(ts: TimeSeries) -> Any:
@@ -214,7 +274,9 @@ def streamed_raw(ts: TimeSeries) -> Any:
     if isinstance(ts._data, MNERawArray):
         return to_mne(ts)
     info, scale = _info(ts)
-    return _series_raw_class()(ts, info, scale)
+    raw = _series_raw_class()(ts, info, scale)
+    _set_annotations(raw, ts)
+    return raw
 
 
 @functools.cache

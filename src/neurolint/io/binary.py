@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from ..core.annotations import make_annotation, pick_annotations
 from ..core.arrays import BinaryFileArray
 from ..core.channels import ChannelInfo
 from ..core.errors import (
@@ -207,8 +208,34 @@ def read_binary(
         offset=meta.get("gain_offset"),
         modality=meta.get("modality"),
         source=str(path),
-        meta={"format": "binary", "sidecar": None if side_path is None else str(side_path)},
+        meta={
+            "format": "binary",
+            "sidecar": None if side_path is None else str(side_path),
+            # What our own sidecars keep of a recording beside its samples (see write_binary).
+            **_read_kept_meta(meta, source),
+        },
     )
+
+
+def _read_kept_meta(side: dict, source: str) -> dict:
+    """What :func:`_kept_meta` wrote into a sidecar, checked; ``{}`` for other sidecars."""
+    out: dict[str, Any] = {}
+    try:
+        if side.get("bads"):
+            out["bads"] = [str(b) for b in side["bads"]]
+        if side.get("meas_date"):
+            out["meas_date"] = str(side["meas_date"])
+        if side.get("annotations"):
+            out["annotations"] = [
+                make_annotation(a["onset"], a["duration"], a["description"], a.get("ch_names", ()))
+                for a in side["annotations"]
+            ]
+    except (TypeError, KeyError, ValueError):
+        raise SidecarError(
+            f"Sidecar {source} has malformed bads, meas_date or annotations (each annotation "
+            "needs onset, duration and description); fix or remove them."
+        ) from None
+    return out
 
 
 def _check_finite(block: np.ndarray) -> None:
@@ -271,6 +298,20 @@ def _write_samples(ts: TimeSeries, tmp: Path, dtype: np.dtype, job_kwargs: dict)
     return gain, offset
 
 
+def _kept_meta(ts: TimeSeries) -> dict:
+    """The bad channels, start date and annotations of ``ts`` that name its channels."""
+    out = {}
+    bads = [b for b in ts.meta.get("bads", []) if b in ts.ch_names]
+    if bads:
+        out["bads"] = bads
+    if ts.meta.get("meas_date"):
+        out["meas_date"] = str(ts.meta["meas_date"])
+    annotations = pick_annotations(ts.meta.get("annotations") or [], ts.ch_names)
+    if annotations:
+        out["annotations"] = annotations
+    return out
+
+
 def write_binary(
     ts: TimeSeries,
     path: Path,
@@ -315,5 +356,6 @@ def write_binary(
         if ts.channels.positions is not None:
             pos = ts.channels.positions
             sidecar["positions"] = np.where(np.isnan(pos), None, pos).tolist()
+        sidecar.update(_kept_meta(ts))
         with atomic_path(side_final, overwrite) as side_tmp:
             side_tmp.write_text(json.dumps(sidecar, indent=2))

@@ -33,6 +33,7 @@ from typing import Any
 
 import numpy as np
 
+from ..core.annotations import crop_annotations
 from ..core.arrays import LazyArray
 from ..core.channels import CHANNEL_TYPES, ChannelInfo, normalize_unit, unit_scale
 from ..core.chunks import job_options
@@ -49,6 +50,7 @@ from ..core.timeseries import TimeSeries
 from ..core.validate import check_option, import_optional
 from ._atomic import atomic_path
 from ._integers import fits, new_range, rescale, rounded, scaled, widen
+from .nwb_annotations import add_annotations, read_annotations
 
 __all__ = ["read_nwb", "write_nwb"]
 
@@ -183,7 +185,9 @@ def read_nwb(
         A TimeSeries for an ElectricalSeries or any other series with 2-D (or 1-D) data,
         a Movie for an ImageSeries/TwoPhotonSeries. ``meta`` holds ``format``, ``series``
         (its path), ``neurodata_type``, ``session_description``, ``meas_date`` (ISO 8601),
-        ``starting_time`` and ``description``.
+        ``starting_time`` and ``description``, and for a time series ``annotations`` when
+        the file has an ``intervals/annotations`` table (see
+        :mod:`neurolint.io.nwb_annotations`).
 
     Raises
     ------
@@ -224,7 +228,11 @@ def read_nwb(
             return _read_movie(obj, path, key, plane, meta)
         if plane is not None:
             raise ParameterError(f"plane={plane} applies to imaging series; {key} is not one.")
-        return _read_timeseries(obj, path, key, position_unit, meta, pynwb)
+        ts = _read_timeseries(obj, path, key, position_unit, meta, pynwb)
+        anns = read_annotations(nwbfile, meta["starting_time"])
+        if anns:
+            ts.meta["annotations"] = crop_annotations(anns, 0.0, ts.duration)
+        return ts
 
 
 def _norm_key(name: str) -> str:
@@ -765,7 +773,8 @@ def write_nwb(
 
     Notes
     -----
-    ``session_start_time`` is ``obj.meta["meas_date"]`` when present, else now.
+    ``session_start_time`` is ``obj.meta["meas_date"]`` when present, else now. A time
+    series' ``meta["annotations"]`` become the ``intervals/annotations`` table.
     """
     pynwb = import_optional("pynwb", "nwb")
     opts = job_options(**job_kwargs)
@@ -779,6 +788,7 @@ def write_nwb(
         nwbfile = _new_file(obj, pynwb)
         if isinstance(obj, TimeSeries):
             _add_timeseries(nwbfile, obj, buffer_len, pynwb, steps)
+            add_annotations(nwbfile, obj, pynwb)
         else:
             _add_movie(nwbfile, obj, buffer_len, pynwb)
         with atomic_path(path, overwrite) as tmp, pynwb.NWBHDF5IO(str(tmp), "w") as io:
