@@ -88,3 +88,9 @@ def test_a_foreign_sidecar_with_malformed_annotations_is_refused(tmp_path, marke
     side.write_text(side.read_text().replace('"onset"', '"start"'))
     with pytest.raises(nl.NeurolintError, match="malformed bads, meas_date or annotations"):
         nl.read(path)
+
+
+def test_nwb_and_binary_hold_annotations_none_of_which_names_a_channel(tmp_path, marked):
+    marked.meta["annotations"] = MARKS[:2]
+    for name in ("x.nwb", "x.raw"):
+        assert nl.read(nl.write(marked, tmp_path / name)).meta["annotations"] == MARKS[:2]

@@ -92,13 +92,22 @@ class BaseSeries:
         new.__dict__.pop("_inf_view", None)  # a view of this series, not of the new one
         new.meta = dict(self.meta)
         new.__dict__.update(changes)
-        if self.meta.get("annotations") and (new._start, new._stop) != (self._start, self._stop):
+        if (new._start, new._stop) != (self._start, self._stop):
+            self._move_clock(new)
+        return new
+
+    def _move_clock(self, new: Any) -> None:
+        """Keep ``new``'s time-anchored metadata on its own clock: annotations count from
+        its first sample, ``first_samp`` (the recording's sample number of that sample)
+        moves with it."""
+        shift = new._start - self._start
+        if self.meta.get("first_samp") is not None:
+            new.meta["first_samp"] = int(self.meta["first_samp"]) + shift
+        if self.meta.get("annotations"):
             from .annotations import crop_annotations
 
-            # Onsets count from the view's first sample: a later start moves them earlier.
-            a, z = (new._start - self._start) / self._rate, (new._stop - self._start) / self._rate
+            a, z = shift / self._rate, (new._stop - self._start) / self._rate
             new.meta["annotations"] = crop_annotations(self.meta["annotations"], a, z)
-        return new
 
     def frame_slice(self, start: int | None = None, stop: int | None = None) -> Any:
         """Return a lazy view of ``[start, stop)`` along the time axis (in samples/frames)."""

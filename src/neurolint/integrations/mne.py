@@ -62,8 +62,8 @@ class MNERawArray:
         return self.raw.get_data(picks=picks, start=start, stop=max(start, stop), verbose="error")
 
 
-def _positions(raw: Any) -> np.ndarray | None:
-    pos = np.array([ch["loc"][:3] for ch in raw.info["chs"]], dtype=float)
+def _positions(info: Any) -> np.ndarray | None:
+    pos = np.array([ch["loc"][:3] for ch in info["chs"]], dtype=float)
     unknown = ~np.isfinite(pos).all(axis=1) | (np.abs(pos).sum(axis=1) == 0)
     pos[unknown] = np.nan
     return None if unknown.all() else pos
@@ -86,14 +86,23 @@ def _unit(raw: Any, ch: dict) -> str:
     return unit
 
 
-def _saved_types(raw: Any) -> dict[str, str]:
+def _saved_types(info: Any) -> dict[str, str]:
     """Types MNE cannot express (ephys, lfp), kept by :func:`to_mne` in the description."""
-    text = raw.info.get("description") or ""
+    text = info.get("description") or ""
     try:
         saved = json.loads(text).get(_DESCRIPTION_KEY, {})
     except (ValueError, AttributeError):
         return {}
     return saved if isinstance(saved, dict) else {}
+
+
+def _types(info: Any) -> list[str]:
+    """neurolint's type of each channel of an MNE ``Info``."""
+    saved = _saved_types(info)
+    return [
+        saved.get(n, _FROM_MNE.get(t, "misc"))
+        for n, t in zip(info["ch_names"], info.get_channel_types(), strict=True)
+    ]
 
 
 def from_mne(raw: Any, *, source: str | None = None, meta: dict | None = None) -> TimeSeries:
@@ -102,15 +111,15 @@ def from_mne(raw: Any, *, source: str | None = None, meta: dict | None = None) -
     Channel types map onto neurolint's (``mag``/``grad`` → ``meg``, ``dbs`` → ``seeg``,
     stimulus and other auxiliary channels → ``misc``); data keep MNE's SI units (V, T, T/m).
     """
-    mne_types = raw.get_channel_types()
-    saved = _saved_types(raw)
-    types = [
-        saved.get(n, _FROM_MNE.get(t, "misc")) for n, t in zip(raw.ch_names, mne_types, strict=True)
-    ]
+    types = _types(raw.info)
     units = [_unit(raw, ch) for ch in raw.info["chs"]]
-    channels = ChannelInfo(raw.ch_names, types, units, _positions(raw))
+    channels = ChannelInfo(raw.ch_names, types, units, _positions(raw.info))
     filenames = [f for f in getattr(raw, "filenames", ()) if f]
     meta = dict(meta or {})
+    # What the series' writers give back to MNE formats: the whole Info (filters, line
+    # frequency, subject, digitisation, MEG coils and head transform...) and the clock.
+    meta.setdefault("mne_info", raw.info)
+    meta.setdefault("first_samp", int(raw.first_samp))
     meta.setdefault("bads", list(raw.info["bads"]))
     if raw.info.get("meas_date") is not None:
         meta.setdefault("meas_date", raw.info["meas_date"].isoformat())
@@ -143,6 +152,12 @@ def _annotations_from(raw: Any) -> list[dict]:
             desc, chans = text, (chan,)
         out.append(make_annotation(o, d, desc, chans))
     return out
+
+
+def _first_samp(ts: TimeSeries) -> int:
+    """Where ``ts`` starts on its recording's sample clock (MNE's ``first_samp``): events
+    and annotations of the written file then keep the input's absolute times."""
+    return int(ts.meta.get("first_samp") or 0)
 
 
 def _set_annotations(raw: Any, ts: TimeSeries) -> None:
@@ -196,7 +211,7 @@ def to_mne(ts: TimeSeries, *, copy_data: bool = False) -> Any:
     for chunk, block in ts.iter_chunks(chunk_duration=30.0):
         data[:, chunk.start : chunk.stop] = block
     data *= scale[:, None]
-    raw = mne.io.RawArray(data, info, verbose="error")
+    raw = mne.io.RawArray(data, info, first_samp=_first_samp(ts), verbose="error")
     _set_annotations(raw, ts)
     return raw
 
@@ -204,8 +219,6 @@ def to_mne(ts: TimeSeries, *, copy_data: bool = False) -> Any:
 def _info(ts: TimeSeries) -> tuple[Any, np.ndarray]:
     """The MNE ``Info`` for ``ts`` (types, montage, locations, bads) and each channel's factor
     to SI units; see :func:`to_mne`."""
-    import mne
-
     names, types, units = ts.ch_names, ts.channels.types, ts.channels.units
     scale = np.ones(len(names))
     mne_types = []
@@ -223,6 +236,53 @@ def _info(ts: TimeSeries) -> tuple[Any, np.ndarray]:
         except UnitsError:
             if mne_types[-1] != "misc":
                 raise
+    info = _template_info(ts)
+    if info is None:
+        info = _new_info(ts, mne_types)
+    info["bads"] = [b for b in ts.meta.get("bads", []) if b in names]
+    if info["meas_date"] is None and (meas := _meas_date(ts.meta.get("meas_date"))) is not None:
+        info.set_meas_date(meas)
+    return info, scale
+
+
+def _template_info(ts: TimeSeries) -> Any:
+    """The ``Info`` ``ts`` was read with, picked to its channels, when it still describes
+    them (same rate, names, types and positions); else ``None``.
+
+    It carries what neurolint has no field for and a corrected file must keep: filter
+    settings, line frequency, subject and device, digitisation (fiducials, head shape), MEG
+    coil orientations, compensation and head transform, projectors.
+    """
+    import mne
+
+    template = ts.meta.get("mne_info")
+    if not isinstance(template, mne.Info) or float(template["sfreq"]) != ts.sampling_rate:
+        return None
+    index = {n: i for i, n in enumerate(template["ch_names"])}
+    if any(n not in index for n in ts.ch_names):
+        return None
+    sel = [index[n] for n in ts.ch_names]
+    types = _types(template)
+    if [types[i] for i in sel] != list(ts.channels.types):
+        return None
+    were = _positions(template)
+    were = np.full((len(sel), 3), np.nan) if were is None else were[sel]
+    now = ts.channels.positions
+    now = np.full((len(sel), 3), np.nan) if now is None else now
+    if not np.allclose(were, now, equal_nan=True):
+        return None
+    try:
+        return mne.pick_info(template, sel, copy=True, verbose="error")
+    except (RuntimeError, ValueError):  # e.g. MEG compensation needing channels left out
+        return None
+
+
+def _new_info(ts: TimeSeries, mne_types: list[str]) -> Any:
+    """An ``Info`` built from ``ts``'s channels: types, ephys/lfp types kept in the
+    description, positions as a digitised montage and channel locations."""
+    import mne
+
+    names, types = ts.ch_names, ts.channels.types
     info = mne.create_info(names, ts.sampling_rate, mne_types, verbose="error")
     extra = {n: t for n, t in zip(names, types, strict=True) if t in ("ephys", "lfp")}
     if extra:
@@ -243,10 +303,7 @@ def _info(ts: TimeSeries) -> tuple[Any, np.ndarray]:
             for ch, xyz in zip(info["chs"], pos, strict=True):
                 if np.isfinite(xyz).all():
                     ch["loc"][:3] = xyz
-    info["bads"] = [b for b in ts.meta.get("bads", []) if b in names]
-    if (meas := _meas_date(ts.meta.get("meas_date"))) is not None:
-        info.set_meas_date(meas)
-    return info, scale
+    return info
 
 
 def _meas_date(value: Any) -> dt.datetime | None:
@@ -285,18 +342,22 @@ def _series_raw_class() -> type:
 
     class SeriesRaw(mne.io.BaseRaw):
         def __init__(self, ts: TimeSeries, info: Any, scale: np.ndarray) -> None:
+            first = _first_samp(ts)
             super().__init__(
                 info,
                 preload=False,
-                last_samps=(ts.n_samples - 1,),
-                raw_extras=[{"series": ts, "scale": scale}],
+                first_samps=(first,),
+                last_samps=(first + ts.n_samples - 1,),
+                raw_extras=[{"series": ts, "scale": scale, "first": first}],
                 orig_format="single",
                 verbose="error",
             )
 
         def _read_segment_file(self, data, idx, fi, start, stop, cals, mult):
             extras = self._raw_extras[fi]
-            block = extras["series"].get_data(start, stop).astype(np.float64)
+            # MNE asks on the recording's clock, which starts at first_samp.
+            first = extras["first"]
+            block = extras["series"].get_data(start - first, stop - first).astype(np.float64)
             block *= extras["scale"][:, None]
             # As MNE's own readers fill a segment: project (mult has the calibrations in
             # it) or select and calibrate.

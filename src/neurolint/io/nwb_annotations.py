@@ -1,10 +1,11 @@
 """A series' annotations in an NWB file: the ``intervals/annotations`` table.
 
 Rows hold ``start_time`` and ``stop_time`` (seconds on the file's clock), ``annotation``
-(the text: ``BAD_manual``, ``stim/1``...) and ``channels`` (a ragged list of channel
-names, empty for the whole recording). :func:`neurolint.write` makes it from
-``meta["annotations"]`` and :func:`neurolint.read` gives it back there, so a recording's
-marks survive a round trip through NWB as they do through FIF and EDF.
+(the text: ``BAD_manual``, ``stim/1``...) and, when any annotation is channel-specific,
+``channels`` (a ragged list of channel names, empty for the whole recording).
+:func:`neurolint.write` makes it from ``meta["annotations"]`` and :func:`neurolint.read`
+gives it back there, so a recording's marks survive a round trip through NWB as they do
+through FIF and EDF.
 """
 
 from __future__ import annotations
@@ -29,15 +30,18 @@ def add_annotations(nwbfile: Any, ts: TimeSeries, pynwb: Any, start: float = 0.0
         name=TABLE, description="The recording's own annotations, kept by neurolint."
     )
     table.add_column("annotation", "The annotation's text (MNE's description).")
-    table.add_column("channels", "Channels it concerns; none: all of them.", index=True)
+    # A ragged column cannot be all empty (hdmf infers its type from the data): without
+    # channel-specific annotations there is no column, which reads as "all channels".
+    with_channels = any(ann["ch_names"] for ann in kept)
+    if with_channels:
+        table.add_column("channels", "Channels it concerns; none: all of them.", index=True)
     for ann in kept:
         onset = start + ann["onset"]
-        table.add_row(
-            start_time=onset,
-            stop_time=onset + ann["duration"],
-            annotation=ann["description"],
-            channels=list(ann["ch_names"]),
-        )
+        row = {"start_time": onset, "stop_time": onset + ann["duration"]}
+        row["annotation"] = ann["description"]
+        if with_channels:
+            row["channels"] = list(ann["ch_names"])
+        table.add_row(**row)
     nwbfile.add_time_intervals(table)
 
 
