@@ -98,13 +98,20 @@ def test_a_slice_is_written_as_mnes_crop_of_the_original(meg_eeg_fif, tmp_path):
     np.testing.assert_allclose(back.annotations.duration, original.annotations.duration)
 
 
-def test_fix_keeps_the_info_of_its_input(meg_eeg_fif, tmp_path, capsys):
-    out = tmp_path / "fixed_raw.fif"
-    assert main(["fix", str(meg_eeg_fif), "-o", str(out), "--no-progress"]) == 0
+def test_fix_keeps_the_info_of_its_input_in_output_and_residual(meg_eeg_fif, tmp_path, capsys):
+    out, res = tmp_path / "fixed_raw.fif", tmp_path / "removed_raw.fif"
+    args = ["fix", str(meg_eeg_fif), "-o", str(out), "--residual", str(res), "--no-progress"]
+    assert main(args) == 0
     capsys.readouterr()
-    original, back = (mne.io.read_raw(p, verbose="error") for p in (meg_eeg_fif, out))
-    _same_info(original, back)
-    assert back.first_samp == FIRST
+    original = mne.io.read_raw(meg_eeg_fif, verbose="error")
+    for path in (out, res):
+        back = mne.io.read_raw(path, verbose="error")
+        _same_info(original, back)
+        assert back.first_samp == FIRST
+    fixed, removed = (mne.io.read_raw(p, verbose="error") for p in (out, res))
+    np.testing.assert_allclose(
+        fixed.get_data() + removed.get_data(), original.get_data(), rtol=1e-5, atol=1e-9
+    )
 
 
 def test_a_series_whose_channels_changed_gets_an_info_of_its_own(meg_eeg_fif, tmp_path):

@@ -190,7 +190,8 @@ def residual(data: TimeSeries, corrected: TimeSeries) -> TimeSeries:
         data.sampling_rate,
         data.channels,
         modality=data.modality,
-        meta={"residual_of": data.source},
+        # The input's metadata (Info, clock, annotations): it lines up with data in MNE.
+        meta={**dict(data.meta or {}), "residual_of": data.source},
     )
 
 
