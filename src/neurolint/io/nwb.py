@@ -51,6 +51,7 @@ from ..core.validate import check_option, import_optional
 from ._atomic import atomic_path
 from ._integers import fits, new_range, rescale, rounded, scaled, widen
 from .nwb_annotations import add_annotations, read_annotations
+from .nwb_export import can_export, export_series
 
 __all__ = ["read_nwb", "write_nwb"]
 
@@ -497,6 +498,7 @@ def _read_timeseries(
         gain = gain * np.asarray(per_channel[:], dtype=np.float64)
     offset = float(getattr(obj, "offset", 0.0) or 0.0)
     meta["starting_time"] = start
+    meta["first_samp"] = 0  # samples since starting_time; a time slice moves it
     modality = "lfp" if isinstance(getattr(obj, "parent", None), pynwb.ecephys.LFP) else None
     return TimeSeries(
         store,
@@ -627,9 +629,15 @@ def _refit_steps(ts: TimeSeries, steps: np.ndarray, job_kwargs: dict) -> np.ndar
     return rescale(seen, steps, zero, dtype, fits(seen, dtype))[0]
 
 
-def _add_timeseries(
-    nwbfile: Any, ts: TimeSeries, buffer_len: int, pynwb: Any, steps: np.ndarray | None
-) -> None:
+def _series_payload(
+    ts: TimeSeries, buffer_len: int, steps: np.ndarray | None
+) -> tuple[Any, dict[str, Any], str, list[str], list[str]]:
+    """What an ElectricalSeries of ``ts`` stores: the streamed data, the conversion
+    arguments, the description, each channel's stored unit, and the channels not in volts.
+
+    Volt-like channels are stored in volts (float32, or the integers they were read as with
+    ``steps`` as their gains); others as they are, with conversion 1.0.
+    """
     info = ts.channels
     volt_like = [u in _VOLT_UNITS for u in info.units]
     scale = np.array(
@@ -649,6 +657,21 @@ def _add_timeseries(
             "Signals written by neurolint, in volts except these channels, stored as they are "
             f"with conversion 1.0 in the units given: {', '.join(not_volts)}."
         )
+    extra: dict[str, Any] = {"conversion": 1.0}
+    if steps is None:
+        data = _chunk_iterator_class()(ts, np.float32, buffer_len, scale)
+    else:
+        # Integers at the gains they were read with: unchanged samples keep their counts.
+        data = _chunk_iterator_class()(ts, ts.integer_storage.dtype, buffer_len, steps)
+        extra["channel_conversion"] = (steps * scale.astype(np.float64)).tolist()
+    return data, extra, description, stored_units, not_volts
+
+
+def _add_timeseries(
+    nwbfile: Any, ts: TimeSeries, buffer_len: int, pynwb: Any, steps: np.ndarray | None
+) -> None:
+    info = ts.channels
+    data, extra, description, stored_units, not_volts = _series_payload(ts, buffer_len, steps)
     device = nwbfile.create_device(
         name="device", description="recording device (written by neurolint)"
     )
@@ -678,13 +701,6 @@ def _add_timeseries(
             row["unit"] = stored_units[i]
         nwbfile.add_electrode(**row)
     region = nwbfile.create_electrode_table_region(list(range(ts.n_channels)), "all channels")
-    extra: dict[str, Any] = {}
-    if steps is None:
-        data = _chunk_iterator_class()(ts, np.float32, buffer_len, scale)
-    else:
-        # Integers at the gains they were read with: unchanged samples keep their counts.
-        data = _chunk_iterator_class()(ts, ts.integer_storage.dtype, buffer_len, steps)
-        extra["channel_conversion"] = (steps * scale.astype(np.float64)).tolist()
     nwbfile.add_acquisition(
         pynwb.ecephys.ElectricalSeries(
             name="ElectricalSeries",
@@ -692,7 +708,6 @@ def _add_timeseries(
             electrodes=region,
             rate=float(ts.sampling_rate),
             starting_time=0.0,
-            conversion=1.0,
             description=description,
             **extra,
         )
@@ -746,6 +761,11 @@ def write_nwb(
 ) -> None:
     """Write a TimeSeries or a Movie as an NWB file, chunk by chunk, atomically.
 
+    A TimeSeries read from an ElectricalSeries of an NWB file that still exists (a
+    correction of one, a slice, a pick) is written as a copy of that file with the series'
+    samples replaced (:mod:`neurolint.io.nwb_export`): subject, devices, the electrodes
+    table, other series, processing modules and tables are kept. Otherwise a new file:
+
     A TimeSeries becomes an ``ElectricalSeries`` in ``acquisition`` with an electrodes table
     (``label``, ``type`` and, when known, ``x``/``y``/``z`` in micrometres), one device and
     one electrode group, stored as float32 in volts (channels in mV/uV/nV are converted).
@@ -785,14 +805,19 @@ def write_nwb(
     buffer_len = max(1, round(opts.chunk_duration * obj.sampling_rate))
 
     def write(steps: np.ndarray | None) -> None:
-        nwbfile = _new_file(obj, pynwb)
-        if isinstance(obj, TimeSeries):
-            _add_timeseries(nwbfile, obj, buffer_len, pynwb, steps)
-            add_annotations(nwbfile, obj, pynwb)
-        else:
-            _add_movie(nwbfile, obj, buffer_len, pynwb)
-        with atomic_path(path, overwrite) as tmp, pynwb.NWBHDF5IO(str(tmp), "w") as io:
-            io.write(nwbfile)
+        with atomic_path(path, overwrite) as tmp:
+            if isinstance(obj, TimeSeries) and can_export(obj):
+                payload = partial(_series_payload, buffer_len=buffer_len, steps=steps)
+                if export_series(obj, tmp, payload, pynwb):
+                    return
+            nwbfile = _new_file(obj, pynwb)
+            if isinstance(obj, TimeSeries):
+                _add_timeseries(nwbfile, obj, buffer_len, pynwb, steps)
+                add_annotations(nwbfile, obj, pynwb)
+            else:
+                _add_movie(nwbfile, obj, buffer_len, pynwb)
+            with pynwb.NWBHDF5IO(str(tmp), "w") as io:
+                io.write(nwbfile)
 
     steps = _integer_steps(obj) if isinstance(obj, TimeSeries) else None
     try:
