@@ -192,3 +192,45 @@ def test_spikeinterface_worker_processes_read_the_series(tmp_path, small_ts):
     )
     gc.collect()
     np.testing.assert_array_equal(saved.get_traces(), rec.get_traces())
+
+
+def _labelled(rec):
+    """``rec`` with what a lab adds: a named probe wired in reverse, channel groups and a
+    brain area per channel."""
+    from probeinterface import generate_linear_probe
+
+    probe = generate_linear_probe(num_elec=rec.get_num_channels(), ypitch=20)
+    probe.set_device_channel_indices(np.arange(rec.get_num_channels())[::-1])
+    probe.annotate(name="myprobe", manufacturer="acme")
+    rec = rec.set_probe(probe) or rec  # in place from SpikeInterface 0.105, a copy before
+    rec.set_channel_groups([0, 0, 0, 1, 1, 1])
+    rec.set_property("brain_area", np.array(["CA1"] * 3 + ["CA3"] * 3))
+    return rec
+
+
+def test_a_corrected_copy_hands_back_the_probe_groups_and_properties(gt_recording):
+    rec = _labelled(gt_recording)
+    ts = from_spikeinterface(rec)
+    copy = TimeSeries(ts.get_data(), ts.sampling_rate, ts.channels, meta=dict(ts.meta))
+    names = ts.ch_names[1:5]
+    out = copy.pick(names).to_spikeinterface()
+    want = rec.select_channels(rec.channel_ids[1:5])
+    assert isinstance(out, TimeSeriesRecording)
+    assert list(out.get_property("brain_area")) == ["CA1", "CA1", "CA3", "CA3"]
+    assert list(out.get_channel_groups()) == [0, 0, 1, 1]
+    np.testing.assert_allclose(out.get_channel_locations(), want.get_channel_locations())
+    assert out.get_probe().annotations["manufacturer"] == "acme"
+    np.testing.assert_allclose(
+        out.get_traces(return_in_uV=True), want.get_traces(return_in_uV=True), rtol=1e-6
+    )
+
+
+def test_a_copy_whose_positions_changed_gets_a_probe_of_its_own(gt_recording):
+    rec = _labelled(gt_recording)
+    ts = from_spikeinterface(rec)
+    moved = ts.channels.positions + 1e-5
+    info = ChannelInfo(ts.ch_names, ts.channels.types, ts.channels.units, moved)
+    copy = TimeSeries(ts.get_data(), ts.sampling_rate, info, meta=dict(ts.meta))
+    out = copy.to_spikeinterface()
+    np.testing.assert_allclose(out.get_channel_locations()[:, :2], moved[:, :2] * 1e6, atol=1e-6)
+    assert "brain_area" not in out.get_property_keys()

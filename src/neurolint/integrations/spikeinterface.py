@@ -153,6 +153,8 @@ def _wrap(
         "format": "spikeinterface",
         "n_segments": recording.get_num_segments(),
         "segment_index": store.segment_index,
+        # What a corrected copy hands back (probe, groups, properties): see _copy_metadata.
+        "si_recording": recording,
     }
     full_meta.update(meta or {})
     return TimeSeries(
@@ -262,15 +264,56 @@ class TimeSeriesRecording(BaseRecording):
             self.set_property("physical_unit", list(units))
             self.set_property("gain_to_physical_unit", np.ones(ts.n_channels))
             self.set_property("offset_to_physical_unit", np.zeros(ts.n_channels))
-        positions = ts.channels.positions
-        if positions is not None and np.isfinite(positions).all():
-            self.set_probe(_probe_from_positions(positions * 1e6))
+        if not _copy_metadata(ts, self):
+            positions = ts.channels.positions
+            if positions is not None and np.isfinite(positions).all():
+                self.set_probe(_probe_from_positions(positions * 1e6))
         self._kwargs = {"ts": ts}
         # A TimeSeries is not JSON. Dumping to a pickle file is allowed only when the
         # series is file-backed, so that a provenance file never holds a copy of the data.
         self._serializability["json"] = False
         self._serializability["pickle"] = not _in_memory(ts)
         self._serializability["memory"] = True
+
+
+# Set by TimeSeriesRecording itself: the series' values are in its own units.
+_SCALING_PROPERTIES = [
+    "gain_to_uV",
+    "offset_to_uV",
+    "gain_to_physical_unit",
+    "offset_to_physical_unit",
+    "physical_unit",
+]
+
+
+def _copy_metadata(ts: TimeSeries, target: Any) -> bool:
+    """Give ``target`` the probe, annotations and channel properties (groups, brain areas,
+    sample shifts...) of the recording ``ts`` was read from, for ``ts``'s channels, when
+    they still describe them (same rate and channel ids, same positions). Returns whether
+    it did."""
+    source = ts.meta.get("si_recording")
+    if not isinstance(source, BaseRecording):
+        return False
+    if source.get_sampling_frequency() != ts.sampling_rate:
+        return False
+    by_name = {str(c): c for c in source.channel_ids}
+    if any(n not in by_name for n in ts.ch_names):
+        return False
+    # The sub-recording slices the probe and every property as SpikeInterface does.
+    source = source.select_channels([by_name[n] for n in ts.ch_names])
+    were = _positions(source)
+    now = ts.channels.positions
+    if (were is None) != (now is None) or (
+        were is not None and not np.allclose(were, now, equal_nan=True)
+    ):
+        return False
+    keep = {k: target.get_property(k) for k in _SCALING_PROPERTIES if k in target._properties}
+    name = target.get_annotation("name")
+    source.copy_metadata(target, skip_properties=_SCALING_PROPERTIES)
+    for key, values in keep.items():
+        target.set_property(key, values)
+    target.annotate(name=name)  # what it is: not the source recording
+    return True
 
 
 def _in_memory(ts: TimeSeries) -> bool:
