@@ -94,3 +94,12 @@ def test_nwb_and_binary_hold_annotations_none_of_which_names_a_channel(tmp_path,
     marked.meta["annotations"] = MARKS[:2]
     for name in ("x.nwb", "x.raw"):
         assert nl.read(nl.write(marked, tmp_path / name)).meta["annotations"] == MARKS[:2]
+
+
+def test_a_sidecar_whose_bads_are_not_a_list_is_refused(tmp_path, marked):
+    path = nl.write(marked, tmp_path / "x.raw")
+    side = path.with_suffix(".json")
+    side.write_text(side.read_text().replace('"bads": [\n    "C4"\n  ]', '"bads": "C4"'))
+    assert '"bads": "C4"' in side.read_text()
+    with pytest.raises(nl.NeurolintError, match="malformed bads"):
+        nl.read(path)

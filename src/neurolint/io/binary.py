@@ -222,6 +222,8 @@ def _read_kept_meta(side: dict, source: str) -> dict:
     out: dict[str, Any] = {}
     try:
         if side.get("bads"):
+            if not isinstance(side["bads"], list):
+                raise TypeError("bads must be a list of channel names")
             out["bads"] = [str(b) for b in side["bads"]]
         if side.get("meas_date"):
             out["meas_date"] = str(side["meas_date"])
