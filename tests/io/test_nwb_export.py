@@ -141,3 +141,19 @@ def test_without_its_source_file_a_series_gets_a_file_of_its_own(session, tmp_pa
     copy.source = str(tmp_path / "gone.nwb")
     back = nl.read(nl.write(copy, tmp_path / "own.nwb"))
     np.testing.assert_allclose(back.get_data(), ts.get_data(), rtol=1e-6)
+
+
+def test_a_source_that_cannot_be_copied_still_gives_the_series(
+    session, tmp_path, monkeypatch, caplog
+):
+    import neurolint.io.nwb_export as export
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("an extension namespace is missing")
+
+    monkeypatch.setattr(export, "_swap", broken)
+    ts = nl.read(session, series="raw")
+    with caplog.at_level("WARNING", logger="neurolint"):
+        back = nl.read(nl.write(ts, tmp_path / "alone.nwb"))
+    assert "could not copy the rest of" in caplog.text and "extension namespace" in caplog.text
+    np.testing.assert_array_equal(back.get_data(), ts.get_data())

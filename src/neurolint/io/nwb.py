@@ -25,6 +25,7 @@ Conventions and assumptions
 
 from __future__ import annotations
 
+import logging
 import uuid
 from datetime import datetime, timezone
 from functools import partial
@@ -54,6 +55,8 @@ from .nwb_annotations import add_annotations, read_annotations
 from .nwb_export import can_export, export_series
 
 __all__ = ["read_nwb", "write_nwb"]
+
+logger = logging.getLogger("neurolint")
 
 #: Electrode position units accepted by ``position_unit`` → factor to metres.
 POSITION_UNITS = {"um": 1e-6, "mm": 1e-3, "m": 1.0}
@@ -808,8 +811,21 @@ def write_nwb(
         with atomic_path(path, overwrite) as tmp:
             if isinstance(obj, TimeSeries) and can_export(obj):
                 payload = partial(_series_payload, buffer_len=buffer_len, steps=steps)
-                if export_series(obj, tmp, payload, pynwb):
-                    return
+                try:
+                    if export_series(obj, tmp, payload, pynwb):
+                        return
+                except _OutOfRange:
+                    raise
+                except Exception as exc:  # noqa: BLE001 - pynwb/hdmf raise many kinds
+                    # The series itself still gets written; say what is not carried over.
+                    logger.warning(
+                        "%s: could not copy the rest of %s (%s: %s); writing the series "
+                        "alone in a new NWB file",
+                        Path(path).name,
+                        obj.source,
+                        type(exc).__name__,
+                        str(exc).split("\n")[0],
+                    )
             nwbfile = _new_file(obj, pynwb)
             if isinstance(obj, TimeSeries):
                 _add_timeseries(nwbfile, obj, buffer_len, pynwb, steps)
