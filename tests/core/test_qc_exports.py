@@ -56,6 +56,32 @@ def test_to_bids_writes_events_and_channel_status(qc, tmp_path):
         qc.to_bids(tmp_path)
 
 
+def test_to_bids_keeps_the_datasets_own_channels_tsv_and_a_curators_bads(qc, tmp_path):
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    qc.source = str(raw / "sub-01_task-rest_eeg.edf")
+    qc.channels.append(ChannelStatus("Cz", "eeg"))
+    qc.meta["units"].append("V")
+    (raw / "sub-01_task-rest_channels.tsv").write_text(
+        "name\ttype\tunits\tlow_cutoff\tdescription\tstatus\tstatus_description\n"
+        "Fp1\tEEG\tµV\t0.1\tfrontal\tgood\tn/a\n"
+        "<script>alert(1)</script>\tEEG\tµV\t0.1\tn/a\tbad\tloose\n"
+        "Cz\tEEG\tµV\t0.1\tvertex\tbad\tbridged by gel\n"
+        "STI\tTRIG\tn/a\tn/a\ttrigger\tn/a\tn/a\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "derivatives").mkdir()
+    _, channels = qc.to_bids(tmp_path / "derivatives")
+    rows = [line.split("\t") for line in channels.read_text(encoding="utf-8").splitlines()]
+    assert rows == [
+        ["name", "type", "units", "low_cutoff", "description", "status", "status_description"],
+        ["Fp1", "EEG", "µV", "0.1", "frontal", "good", "n/a"],
+        ["<script>alert(1)</script>", "EEG", "µV", "0.1", "n/a", "bad", "loose; flat"],
+        ["Cz", "EEG", "µV", "0.1", "vertex", "bad", "bridged by gel"],  # the curator's call
+        ["STI", "TRIG", "n/a", "n/a", "trigger", "n/a", "n/a"],  # not judged
+    ]
+
+
 def test_to_dataframe_lists_events_in_time_order(qc):
     frame = qc.to_dataframe()
     assert list(frame["kind"]) == ["blink", "muscle"]
@@ -85,3 +111,15 @@ def test_explain_a_rule_finding_gives_feature_value_threshold(qc):
     assert qc_sorted.explain(learned)["attribution"] is None  # no data given
     with pytest.raises(ParameterError, match="out of range"):
         qc_sorted.explain(5)
+
+
+def test_channels_tsv_names_magnetometers_and_gradiometers_apart(tmp_path):
+    from neurolint.core import ChannelInfo
+    from neurolint.io.bids import write_channels_tsv
+
+    info = ChannelInfo(["MEG0111", "MEG0112"], "meg", ["T", "T/m"])
+    path = write_channels_tsv(info, (), tmp_path / "x_channels.tsv")
+    assert [r.split("\t")[1] for r in path.read_text().splitlines()[1:]] == [
+        "MEGMAG",
+        "MEGGRADPLANAR",
+    ]

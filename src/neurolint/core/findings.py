@@ -345,7 +345,9 @@ class QCResult(FindingsView):
         ``status_description``) into ``folder``, as a BIDS derivative.
 
         ``stem`` defaults to the checked file's name without extension and BIDS suffix.
-        Returns the two paths.
+        When the checked file has its own ``channels.tsv`` beside it (a BIDS dataset), the
+        derivative keeps that file's rows and columns and changes only the status columns
+        (see :func:`neurolint.io.bids.write_channels_tsv`). Returns the two paths.
         """
         from pathlib import Path
 
@@ -362,11 +364,14 @@ class QCResult(FindingsView):
             [c.type for c in self.channels],
             units,
         )
+        # The recording's own channels.tsv (a BIDS dataset), whose columns are kept.
+        own = None if self.source is None else bids_stem(self.source)
+        own = None if own is None else own.with_name(own.name + "_channels.tsv")
+        target = folder / f"{stem}_channels.tsv"
+        template = own if own is not None and own.is_file() else None
         return [
             write_events_tsv(self.events, folder / f"{stem}_events.tsv", overwrite=overwrite),
-            write_channels_tsv(
-                info, self.channels, folder / f"{stem}_channels.tsv", overwrite=overwrite
-            ),
+            write_channels_tsv(info, self.channels, target, template=template, overwrite=overwrite),
         ]
 
     def to_nwb(

@@ -79,14 +79,29 @@ def write_events_tsv(
 _BIDS_TYPES = {"eeg": "EEG", "meg": "MEGMAG", "eog": "EOG", "ecg": "ECG", "emg": "EMG"}
 
 
+def _bids_type(ch_type: str, unit: str) -> str:
+    if ch_type == "meg" and unit in ("T/m", "fT/cm"):
+        return "MEGGRADPLANAR"
+    return _BIDS_TYPES.get(ch_type, ch_type.upper())
+
+
 def write_channels_tsv(
     channels: ChannelInfo,
     statuses: Sequence[ChannelStatus] = (),
     path: str | os.PathLike = "channels.tsv",
     *,
+    template: str | os.PathLike | None = None,
     overwrite: bool = False,
 ) -> Path:
-    """Write a BIDS ``channels.tsv`` with ``status`` (good/bad) and ``status_description``."""
+    """Write a BIDS ``channels.tsv`` with ``status`` (good/bad) and ``status_description``.
+
+    With ``template`` (the recording's own ``channels.tsv``, when it has one), its rows and
+    columns are kept (types, units, cut-offs, references, descriptions...) and only the
+    status columns change: a channel found bad is ``bad`` with the reasons (after the
+    file's own description when it was bad already); one found good keeps the file's
+    status, so a curator's ``bad`` stays; channels the check did not judge keep theirs.
+    Checked channels the template lacks are added at the end.
+    """
     by_name = {s.name: s for s in statuses}
     rows = []
     for name, ch_type, unit in zip(channels.names, channels.types, channels.units, strict=True):
@@ -95,14 +110,50 @@ def write_channels_tsv(
         rows.append(
             (
                 name,
-                _BIDS_TYPES.get(ch_type, ch_type.upper()),
+                _bids_type(ch_type, unit),
                 "µV" if unit == "uV" else unit,
                 "bad" if bad else "good",
                 "; ".join(status.reasons) if bad else None,
             )
         )
-    header = ("name", "type", "units", "status", "status_description")
+    header = ["name", "type", "units", "status", "status_description"]
+    if template is not None:
+        header, rows = _merged(Path(template), header, rows)
     return _write_rows(Path(path), header, rows, overwrite)
+
+
+def _merged(
+    template: Path, ours_header: list[str], ours: list[tuple]
+) -> tuple[list[str], list[list]]:
+    """``template``'s header and rows with our status columns merged in (see
+    :func:`write_channels_tsv`)."""
+    with open(template, newline="", encoding="utf-8") as fh:
+        reader = csv.DictReader(fh, delimiter="\t")
+        header = list(reader.fieldnames or [])
+        given = list(reader)
+    if "name" not in header:
+        raise SidecarError(f"{template} has no 'name' column; it is not a BIDS channels.tsv.")
+    for col in ("status", "status_description"):
+        if col not in header:
+            header.append(col)
+    ours_by_name = {row[0]: dict(zip(ours_header, row, strict=True)) for row in ours}
+    out = []
+    for row in given:
+        mine = ours_by_name.pop(row["name"], None)
+        was_bad = (row.get("status") or "").strip().lower() == "bad"
+        said = row.get("status_description")
+        said = None if said in (None, "", "n/a") else said
+        if mine is not None and mine["status"] == "bad":
+            row["status"] = "bad"
+            row["status_description"] = "; ".join(
+                x for x in (said if was_bad else None, mine["status_description"]) if x
+            )
+        elif mine is not None and not was_bad:
+            row["status"], row["status_description"] = "good", said
+        out.append([row.get(col) for col in header])
+    for mine in ours_by_name.values():  # checked, but not in the file
+        out.append([mine.get(col) for col in header])
+    return header, out
 
 
 def read_events_tsv(path: str | os.PathLike) -> list[Finding]:
