@@ -82,13 +82,27 @@ def test_edf_bdf_round_trip_within_quantisation(tmp_path, mixed_ts, ext, levels)
 
 
 def _exported_by_mne(ts, path):
+    import datetime as dt
     import warnings
 
+    import mne
     from mne.export import export_raw
 
     raw = ts.to_mne()
     if not raw.preload:
         raw = raw.copy().load_data(verbose="error")
+    if raw.first_samp:
+        # MNE's exporter dates a cropped recording at its meas_date, not at its first
+        # sample; ours dates it at the first sample. Make MNE's input start there.
+        ann = raw.annotations
+        moved = mne.io.RawArray(raw.get_data(), raw.info.copy(), verbose="error")
+        moved.set_meas_date(raw.info["meas_date"] + dt.timedelta(seconds=raw.first_time))
+        moved.set_annotations(
+            mne.Annotations(
+                ann.onset - raw.first_time, ann.duration, ann.description, ch_names=ann.ch_names
+            )
+        )
+        raw = moved
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # MNE's padding and precision warnings
         export_raw(path, raw, physical_range="channelwise", add_ch_type=True, overwrite=True)
@@ -97,6 +111,7 @@ def _exported_by_mne(ts, path):
 
 @pytest.mark.parametrize("ext", ["edf", "bdf"])
 def test_edf_bdf_writer_makes_mne_exporters_file_byte_for_byte(tmp_path, rng, ext):
+    # (A view is compared with MNE's export of the same samples dated at its first sample.)
     mne = pytest.importorskip("mne")
     info = mne.create_info(["Fz", "Cz", "EOG1", "Trig"], 250.0, ["eeg", "eeg", "eog", "misc"])
     raw = mne.io.RawArray(rng.standard_normal((4, 2600)) * 1e-5, info, verbose="error")
@@ -206,3 +221,60 @@ def test_edf_refuses_nan_gaps_with_a_clear_message(tmp_path):
     with pytest.raises(DataValueError, match="cannot store NaN"):
         nl.write(ts, tmp_path / "x.edf")
     assert not (tmp_path / "x.edf").exists()
+
+
+def _lab_edf(path, rng):
+    """An EDF+ file as an amplifier writes one: full patient and recording fields, and
+    each signal's transducer and hardware filters."""
+    import datetime as dt
+
+    import edfio
+
+    signals = [
+        edfio.EdfSignal(
+            rng.standard_normal(256 * 20) * 20.0,
+            256,
+            label=f"EEG {name}",
+            transducer_type="AgAgCl cup",
+            physical_dimension="uV",
+            physical_range=(-500, 500),
+            prefiltering="HP:0.5Hz LP:70Hz",
+        )
+        for name in ("Fz", "Cz", "Pz")
+    ]
+    edfio.Edf(
+        signals,
+        patient=edfio.Patient(
+            code="MCH-0234567", sex="F", birthdate=dt.date(1951, 5, 2), name="Haagse_Harry",
+            additional=["left-handed"],
+        ),
+        recording=edfio.Recording(
+            startdate=dt.date(2002, 3, 2), hospital_administration_code="EMR99",
+            investigator_technician_code="LK", equipment_code="AMP-1", additional=["ward_3"],
+        ),
+        starttime=dt.time(23, 59, 50),
+    ).write(path)  # fmt: skip
+    return path
+
+
+def test_edf_from_edf_keeps_the_header_text_and_a_slice_starts_later(tmp_path, rng):
+    import edfio
+
+    from neurolint.core import TimeSeries
+
+    src = edfio.read_edf(_lab_edf(tmp_path / "lab.edf", rng))
+    ts = nl.read(tmp_path / "lab.edf")
+    # A corrected copy: samples in memory, the source's metadata.
+    copy = TimeSeries(ts.get_data(), ts.sampling_rate, ts.channels, meta=dict(ts.meta))
+    copy.source = ts.source
+    out = edfio.read_edf(nl.write(copy, tmp_path / "out.edf"))
+    assert out.local_patient_identification == src.local_patient_identification
+    assert out.local_recording_identification == src.local_recording_identification
+    assert [(s.transducer_type, s.prefiltering) for s in out.signals] == [
+        ("AgAgCl cup", "HP:0.5Hz LP:70Hz")
+    ] * 3
+    # 15 s in, past midnight: the start moves and the recording field (which holds the
+    # old date) is written anew, with the new date.
+    late = edfio.read_edf(nl.write(copy.time_slice(15.0), tmp_path / "late.edf"))
+    assert (late.startdate.isoformat(), late.starttime.isoformat()) == ("2002-03-03", "00:00:05")
+    assert late.local_patient_identification == src.local_patient_identification

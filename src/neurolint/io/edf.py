@@ -11,6 +11,7 @@ records at a time. Memory is one block; disk, the spool, for the length of the w
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import math
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -22,6 +23,8 @@ from ..core.timeseries import TimeSeries
 from ._atomic import atomic_path
 
 __all__ = ["write_edf"]
+
+logger = logging.getLogger("neurolint")
 
 # Values per block in both passes (32 MB as float64).
 _BLOCK_VALUES = 4_000_000
@@ -56,6 +59,7 @@ def write_edf(ts: TimeSeries, path: Path, *, overwrite: bool = False, **_: Any) 
                 scaler, dims = _scaling(raw)
                 lo, hi = _spool(raw, scaler, spool, n_total, path.name)
                 edf = _header_object(raw, lo, hi, dims, bdf, n_total, path.name)
+                _keep_source_header(ts, edf)
                 spool.seek(0)
                 _write_records(tmp, edf, spool, len(raw.ch_names), bdf)
         finally:
@@ -174,7 +178,7 @@ def _header_object(
                 prefiltering=prefiltering,
             )
         )
-    patient, recording, starttime = _identification(info)
+    patient, recording, starttime = _identification(info, raw.first_time)
     return writer_class(
         signals=signals,
         patient=patient,
@@ -183,6 +187,61 @@ def _header_object(
         data_record_duration=record_s,
         annotations=annotations,
     )
+
+
+def _keep_source_header(ts: TimeSeries, edf: Any) -> None:
+    """For a series read from an EDF/BDF file, the header text MNE does not keep as it was:
+    the patient and recording identification (MNE parses them, and misreads those that do
+    not follow EDF+), and each signal's transducer type and prefiltering, by label."""
+    src = ts.source
+    if ts.meta.get("format") not in ("edf", "bdf") or src is None or not Path(src).is_file():
+        return
+    try:
+        patient, recording, signals = _source_header(Path(src))
+        edf.local_patient_identification = patient
+        # The recording field of EDF+ holds the start date: kept only while it is the same.
+        if recording and edf.startdate == _startdate(recording, edf.startdate):
+            edf.local_recording_identification = recording
+        for signal, name in zip(edf.signals, ts.ch_names, strict=True):
+            # The written label is "TYPE name"; the source's may be either.
+            old = signals.get(signal.label) or signals.get(name)
+            if old is not None:
+                signal.transducer_type, signal.prefiltering = old
+    except (OSError, ValueError) as exc:  # a header edfio refuses: MNE's reading stays
+        logger.debug("%s: header text not copied (%s)", src, exc)
+
+
+def _source_header(path: Path) -> tuple[str, str, dict[str, tuple[str, str]]]:
+    """Patient and recording identification, and ``{label: (transducer, prefiltering)}``,
+    read from the fixed-width header of an EDF/BDF file (no samples read)."""
+    with open(path, "rb") as fh:
+        head = fh.read(256)
+        n = int(head[252:256].decode("ascii").strip())
+        sig = fh.read(n * 256)
+
+    def text(raw: bytes) -> str:
+        return raw.decode("latin-1").strip()
+
+    def field(offset: int, width: int) -> list[str]:
+        return [text(sig[offset + i * width : offset + (i + 1) * width]) for i in range(n)]
+
+    labels = field(0, 16)
+    transducers = field(n * 16, 80)
+    prefilters = field(n * (16 + 80 + 8 * 5), 80)
+    signals = dict(zip(labels, zip(transducers, prefilters, strict=True), strict=True))
+    return text(head[8:88]), text(head[88:168]), signals
+
+
+def _startdate(recording: str, default: dt.date | None) -> dt.date | None:
+    """The date an EDF+ recording field names (``Startdate 05-NOV-2001 ...``), else
+    ``default`` (plain EDF: free text, no date in it)."""
+    parts = recording.split()
+    if len(parts) >= 2 and parts[0] == "Startdate":
+        try:
+            return dt.datetime.strptime(parts[1].title(), "%d-%b-%Y").date()
+        except ValueError:
+            return None
+    return default
 
 
 def _round8(value: float) -> float:
@@ -196,8 +255,10 @@ def _round8(value: float) -> float:
     return round(value * factor) / factor
 
 
-def _identification(info: Any) -> tuple[Any, Any, dt.time | None]:
-    """Patient, recording and start time from ``info``, as MNE's exporter fills them."""
+def _identification(info: Any, first_time: float = 0.0) -> tuple[Any, Any, dt.time | None]:
+    """Patient, recording and start time from ``info``, as MNE's exporter fills them, but
+    for the start: the file begins ``first_time`` after ``meas_date`` (a cropped or sliced
+    recording), which MNE's exporter leaves out."""
     from edfio import Patient, Recording
 
     patient = None
@@ -214,6 +275,7 @@ def _identification(info: Any) -> tuple[Any, Any, dt.time | None]:
         )
     startdate = starttime = None
     if (meas := info["meas_date"]) is not None:
+        meas = meas + dt.timedelta(seconds=float(first_time))
         startdate = dt.date(meas.year, meas.month, meas.day)
         starttime = dt.time(meas.hour, meas.minute, meas.second, meas.microsecond)
     device = info.get("device_info")
