@@ -51,10 +51,8 @@ def meg_eeg_fif(tmp_path, rng):
     data[7, ::1000] = 5
     raw = mne.io.RawArray(data, info, first_samp=FIRST, verbose="error")
     raw.set_meas_date(dt.datetime(2024, 3, 1, 12, tzinfo=dt.timezone.utc))
-    # Onsets on MNE's clock (from the start date): 5 s and 20 s into the data.
-    raw.set_annotations(
-        mne.Annotations(raw.first_time + np.array([5.0, 20.0]), [1.0, 0.0], ["BAD_x", "stim"])
-    )
+    # Without orig_time MNE counts onsets from the first sample: 5 s and 20 s into the data.
+    raw.set_annotations(mne.Annotations([5.0, 20.0], [1.0, 0.0], ["BAD_x", "stim"]))
     path = tmp_path / "in_raw.fif"
     raw.save(path, verbose="error")
     return path
@@ -126,3 +124,13 @@ def test_a_series_whose_channels_changed_gets_an_info_of_its_own(meg_eeg_fif, tm
     back = nl.read(nl.write(changed, tmp_path / "moved_raw.fif"))
     np.testing.assert_allclose(back.channels.positions, moved, rtol=1e-6)
     assert back.meta["annotations"] == ts.meta["annotations"]
+
+
+def test_the_sample_clock_survives_a_trip_through_nwb(meg_eeg_fif, tmp_path):
+    ts = nl.read(meg_eeg_fif).pick(["Fz", "Cz", "Pz"]).time_slice(2.0, 30.0)
+    via = nl.read(nl.write(_copy(ts), tmp_path / "via.nwb"))
+    assert via.meta["starting_time"] == (FIRST + 1000) / 500.0
+    back = mne.io.read_raw(nl.write(via, tmp_path / "back_raw.fif"), verbose="error")
+    assert back.first_samp == FIRST + 1000
+    assert [a["onset"] for a in via.meta["annotations"]] == [3.0, 18.0]
+    np.testing.assert_allclose(back.annotations.onset - back.first_time, [3.0, 18.0])

@@ -156,8 +156,10 @@ def _annotations_from(raw: Any) -> list[dict]:
 
 def _first_samp(ts: TimeSeries) -> int:
     """Where ``ts`` starts on its recording's sample clock (MNE's ``first_samp``): events
-    and annotations of the written file then keep the input's absolute times."""
-    return int(ts.meta.get("first_samp") or 0)
+    and annotations of the written file then keep the input's absolute times. A series
+    read from NWB counts from its ``starting_time`` in the session."""
+    start = float(ts.meta.get("starting_time") or 0.0)
+    return round(start * ts.sampling_rate) + int(ts.meta.get("first_samp") or 0)
 
 
 def _set_annotations(raw: Any, ts: TimeSeries) -> None:

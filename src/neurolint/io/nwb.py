@@ -52,7 +52,7 @@ from ..core.validate import check_option, import_optional
 from ._atomic import atomic_path
 from ._integers import fits, new_range, rescale, rounded, scaled, widen
 from .nwb_annotations import add_annotations, read_annotations
-from .nwb_export import can_export, export_series
+from .nwb_export import can_export, export_series, series_start
 
 __all__ = ["read_nwb", "write_nwb"]
 
@@ -710,7 +710,8 @@ def _add_timeseries(
             data=data,
             electrodes=region,
             rate=float(ts.sampling_rate),
-            starting_time=0.0,
+            # Where the samples start on the session's clock (a slice, MNE's first_samp).
+            starting_time=series_start(ts),
             description=description,
             **extra,
         )
@@ -829,7 +830,7 @@ def write_nwb(
             nwbfile = _new_file(obj, pynwb)
             if isinstance(obj, TimeSeries):
                 _add_timeseries(nwbfile, obj, buffer_len, pynwb, steps)
-                add_annotations(nwbfile, obj, pynwb)
+                add_annotations(nwbfile, obj, pynwb, start=series_start(obj))
             else:
                 _add_movie(nwbfile, obj, buffer_len, pynwb)
             with pynwb.NWBHDF5IO(str(tmp), "w") as io:

@@ -20,7 +20,7 @@ import numpy as np
 from ..core.timeseries import TimeSeries
 from .nwb_annotations import TABLE, add_annotations
 
-__all__ = ["can_export", "export_series"]
+__all__ = ["can_export", "export_series", "series_start"]
 
 logger = logging.getLogger("neurolint")
 
@@ -62,7 +62,7 @@ def export_series(ts: TimeSeries, target: Path, payload: Any, pynwb: Any) -> boo
                 rows, old.electrodes.description, name="electrodes"
             ),
             rate=float(ts.sampling_rate),
-            starting_time=_start(ts),
+            starting_time=series_start(ts),
             description=description,
             filtering=old.filtering,
             comments=old.comments,
@@ -118,11 +118,12 @@ def _replace_annotations(nwbfile: Any, ts: TimeSeries, pynwb: Any) -> None:
             )
             return
         nwbfile.intervals.pop(TABLE)
-    add_annotations(nwbfile, ts, pynwb, start=_start(ts))
+    add_annotations(nwbfile, ts, pynwb, start=series_start(ts))
 
 
-def _start(ts: TimeSeries) -> float:
-    """The written series' start on the file's clock: the source series' own start, moved
-    by where ``ts`` begins in it (a time slice)."""
+def series_start(ts: TimeSeries) -> float:
+    """The written series' start on the session's clock: the source series' own start (an
+    NWB ``starting_time``, else 0), moved by where ``ts`` begins in it (``first_samp``: a
+    time slice, or MNE's first sample)."""
     start = float(ts.meta.get("starting_time") or 0.0)
     return start + int(ts.meta.get("first_samp") or 0) / ts.sampling_rate
