@@ -157,3 +157,32 @@ def test_a_source_that_cannot_be_copied_still_gives_the_series(
         back = nl.read(nl.write(ts, tmp_path / "alone.nwb"))
     assert "could not copy the rest of" in caplog.text and "extension namespace" in caplog.text
     np.testing.assert_array_equal(back.get_data(), ts.get_data())
+
+
+def test_a_series_held_by_a_processing_module_itself_stays_there(tmp_path, rng):
+    nwbfile = pynwb.NWBFile(
+        session_description="s",
+        identifier=str(uuid.uuid4()),
+        session_start_time=datetime(2024, 1, 2, tzinfo=timezone.utc),
+    )
+    device = nwbfile.create_device(name="d")
+    group = nwbfile.create_electrode_group(name="g", description="g", location="x", device=device)
+    for _ in range(3):
+        nwbfile.add_electrode(location="x", group=group)
+    module = nwbfile.create_processing_module("ecephys", "preprocessed")
+    module.add(
+        pynwb.ecephys.ElectricalSeries(
+            name="direct",
+            data=rng.standard_normal((500, 3)).astype(np.float32),
+            electrodes=nwbfile.create_electrode_table_region([0, 1, 2], "all"),
+            rate=100.0,
+        )
+    )
+    path = tmp_path / "direct.nwb"
+    with pynwb.NWBHDF5IO(str(path), "w") as io:
+        io.write(nwbfile)
+    out = nl.write(nl.read(path, series="direct"), tmp_path / "out.nwb")
+    io, back = _open(out)
+    with io:
+        assert list(back.processing["ecephys"].data_interfaces) == ["direct"]
+        assert not back.acquisition

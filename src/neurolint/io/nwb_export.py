@@ -64,8 +64,8 @@ def export_series(ts: TimeSeries, target: Path, payload: Any, pynwb: Any) -> boo
             rate=float(ts.sampling_rate),
             starting_time=series_start(ts),
             description=description,
-            filtering=old.filtering,
-            comments=old.comments,
+            # Optional fields: passed only where the source has them (pynwb refuses None).
+            **{k: v for k in ("filtering", "comments") if (v := getattr(old, k, None))},
             **extra,
         )
         if not _swap(old, new, nwbfile):
@@ -91,7 +91,8 @@ def _rows_for(old: Any, ts: TimeSeries, pynwb: Any, electrode_names: Any) -> lis
 
 
 def _swap(old: Any, new: Any, nwbfile: Any) -> bool:
-    """Put ``new`` where ``old`` is: in acquisition, or in its LFP / FilteredEphys."""
+    """Put ``new`` where ``old`` is: in acquisition, in its LFP / FilteredEphys, or in a
+    processing module."""
     parent = old.parent
     if parent is nwbfile:
         nwbfile.acquisition.pop(old.name)
@@ -100,6 +101,10 @@ def _swap(old: Any, new: Any, nwbfile: Any) -> bool:
     if hasattr(parent, "electrical_series"):
         parent.electrical_series.pop(old.name)
         parent.add_electrical_series(new)
+        return True
+    if hasattr(parent, "data_interfaces"):  # a processing module holding it directly
+        parent.data_interfaces.pop(old.name)
+        parent.add(new)
         return True
     return False
 
