@@ -44,6 +44,19 @@ def test_info_json_describes_a_recording(tmp_path, small_ts, capsys):
     assert desc["dtype"] == "float32"
 
 
+def test_info_lists_the_files_bad_channels_and_annotations(tmp_path, small_ts, capsys):
+    small_ts.meta["bads"] = ["Cz"]
+    small_ts.meta["annotations"] = [
+        {"onset": t, "duration": 0.0, "description": d, "ch_names": []}
+        for t, d in ((0.1, "stim/1"), (0.5, "stim/2"), (0.9, "stim/1"))
+    ]
+    path = nl.write(small_ts, tmp_path / "x_raw.fif")
+    assert main(["info", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "bad channels:  Cz (as marked in the file)" in out
+    assert "annotations:   3: stim/1 (2), stim/2 (1)" in out
+
+
 def test_info_text_and_reader_options(tmp_path, capsys):
     np.arange(40, dtype=np.int16).tofile(tmp_path / "x.dat")
     code = main(["info", str(tmp_path / "x.dat"), "-o", "dtype=int16", "-o", "n_channels=4",

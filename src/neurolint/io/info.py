@@ -29,7 +29,8 @@ def _size_on_disk(path: str | None) -> int | None:
 
 
 def describe(obj: TimeSeries | Movie | VolumeSeries) -> dict[str, Any]:
-    """Return modality, shape, rate, duration, channels, dtype and size on disk."""
+    """Return modality, shape, rate, duration, channels, dtype and size on disk; for a time
+    series also the bad channels the file marks and its annotations (count by text)."""
     out: dict[str, Any] = {
         "path": obj.source,
         "format": obj.meta.get("format"),
@@ -48,6 +49,11 @@ def describe(obj: TimeSeries | Movie | VolumeSeries) -> dict[str, Any]:
             for n, t, u in zip(obj.ch_names, obj.channels.types, obj.channels.units, strict=True)
         ]
         out["has_positions"] = obj.channels.positions is not None
+        out["bads"] = list(obj.meta.get("bads") or [])
+        kinds: dict[str, int] = {}
+        for ann in obj.meta.get("annotations") or []:
+            kinds[ann["description"]] = kinds.get(ann["description"], 0) + 1
+        out["annotations"] = kinds  # description -> count
     elif isinstance(obj, Movie):
         out["n_frames"] = obj.n_frames
         out["pixel_size_um"] = None if obj.pixel_size is None else list(obj.pixel_size)
@@ -95,6 +101,14 @@ def format_description(desc: dict[str, Any], max_channels: int = 64) -> str:
         lines.extend(f"  {c['name']:<16} {c['type']:<6} {c['unit']}" for c in shown)
         if len(chans) > len(shown):
             lines.append(f"  ... and {len(chans) - len(shown)} more")
+        if desc.get("bads"):
+            lines.append(f"bad channels:  {', '.join(desc['bads'])} (as marked in the file)")
+        kinds = desc.get("annotations") or {}
+        if kinds:
+            top = sorted(kinds.items(), key=lambda kv: (-kv[1], kv[0]))
+            listed = ", ".join(f"{k} ({v})" for k, v in top[:8])
+            more = f", ... {len(top) - 8} more kinds" if len(top) > 8 else ""
+            lines.append(f"annotations:   {sum(kinds.values())}: {listed}{more}")
     for key, label in (
         ("tr", "TR"),
         ("pixel_size_um", "pixel size"),
