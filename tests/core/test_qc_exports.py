@@ -123,3 +123,13 @@ def test_channels_tsv_names_magnetometers_and_gradiometers_apart(tmp_path):
         "MEGMAG",
         "MEGGRADPLANAR",
     ]
+
+
+def test_a_channels_tsv_that_cannot_be_merged_gives_neurolints_own(qc, tmp_path, caplog):
+    qc.source = str(tmp_path / "sub-01_task-rest_eeg.edf")
+    (tmp_path / "sub-01_task-rest_channels.tsv").write_bytes(b"label\tkind\nFp1\t\xe9EG\n")
+    (tmp_path / "out").mkdir()
+    with caplog.at_level("WARNING", logger="neurolint"):
+        _, channels = qc.to_bids(tmp_path / "out")
+    assert "not merged" in caplog.text
+    assert channels.read_text().splitlines()[0].split("\t")[0] == "name"

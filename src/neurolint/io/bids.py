@@ -8,6 +8,7 @@ times in seconds. ``events.tsv`` names the finding kind in ``trial_type`` and ad
 from __future__ import annotations
 
 import csv
+import logging
 import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -18,6 +19,8 @@ from ..core.findings import ChannelStatus, Finding
 from ._atomic import atomic_path
 
 __all__ = ["bids_stem", "read_events_tsv", "write_channels_tsv", "write_events_tsv"]
+
+logger = logging.getLogger("neurolint")
 
 _BIDS_SUFFIXES = ("_eeg", "_meg", "_ieeg", "_ecephys", "_icephys", "_bold", "_2p", "_micr")
 _EVENT_COLUMNS = ("onset", "duration", "trial_type", "channels", "confidence", "detector")
@@ -118,7 +121,11 @@ def write_channels_tsv(
         )
     header = ["name", "type", "units", "status", "status_description"]
     if template is not None:
-        header, rows = _merged(Path(template), header, rows)
+        try:
+            header, rows = _merged(Path(template), header, rows)
+        except (OSError, UnicodeError, csv.Error, SidecarError) as exc:
+            # The check is done: write its own table rather than fail on the dataset's.
+            logger.warning("%s not merged (%s); writing neurolint's channels.tsv", template, exc)
     return _write_rows(Path(path), header, rows, overwrite)
 
 
