@@ -101,8 +101,8 @@ class BaseSeries:
         its first sample, ``first_samp`` (the recording's sample number of that sample)
         moves with it."""
         shift = new._start - self._start
-        if self.meta.get("first_samp") is not None:
-            new.meta["first_samp"] = int(self.meta["first_samp"]) + shift
+        if shift or self.meta.get("first_samp") is not None:
+            new.meta["first_samp"] = int(self.meta.get("first_samp") or 0) + shift
         if self.meta.get("annotations"):
             from .annotations import crop_annotations
 

@@ -85,16 +85,35 @@ def read_mne(path: Path, *, infer_types: bool = True, **options: Any) -> TimeSer
         logger.warning("%s: %s", path.name, msg)
     from ..integrations.mne import from_mne
 
-    fmt = {".edf": "edf", ".bdf": "bdf", ".fif": "fif", ".gz": "fif"}.get(suffix, "mne")
+    fmt = {".edf": "edf", ".bdf": "bdf", ".fif": "fif", ".gz": "fif", ".vhdr": "brainvision"}
+    fmt = fmt.get(suffix, "mne")
     inferred = _leads_by_name(raw) if infer_types and fmt != "fif" else {}
     if inferred:
         raw.set_channel_types(inferred, verbose="error")
         named = ", ".join(f"{n} ({t})" for n, t in inferred.items())
         logger.info("%s: typed by name: %s", path.name, named)
-    return from_mne(
+    ts = from_mne(
         raw, source=str(path), meta={"format": fmt, "reader": type(raw).__name__,
                                      "reader_warnings": messages, "inferred_types": inferred}
     )  # fmt: skip
+    if fmt == "brainvision" and ts.meta.get("annotations"):
+        _channel_markers(ts)
+    return ts
+
+
+def _channel_markers(ts: TimeSeries) -> None:
+    """BrainVision markers that name a channel, which MNE's reader reads as global."""
+    from .brainvision import marker_file, read_markers, written_by_us
+
+    vhdr = Path(ts.source)
+    vmrk = marker_file(vhdr)
+    marks = (
+        None
+        if vmrk is None
+        else read_markers(vmrk, ts.sampling_rate, ts.ch_names, ours=written_by_us(vhdr))
+    )
+    if marks is not None:
+        ts.meta["annotations"] = marks
 
 
 def _leads_by_name(raw: Any) -> dict[str, str]:

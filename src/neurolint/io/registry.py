@@ -53,7 +53,10 @@ FORMATS: tuple[Format, ...] = (
            ("timeseries",)),
     Format("bdf", (".bdf",), "BioSemi Data Format", "mne_formats:read_mne", "edf:write_edf",
            ("timeseries",)),
-    Format("mne", tuple(e for e in MNE_EXTENSIONS if e not in (".fif", ".fif.gz", ".edf", ".bdf")),
+    Format("brainvision", (".vhdr",), "BrainVision (.vhdr + .vmrk + .eeg)",
+           "mne_formats:read_mne", "brainvision:write_brainvision", ("timeseries",)),
+    Format("mne", tuple(e for e in MNE_EXTENSIONS
+                        if e not in (".fif", ".fif.gz", ".edf", ".bdf", ".vhdr")),
            "any format MNE reads (BrainVision, EEGLAB, Nihon Kohden, GDF, CNT, ...)",
            "mne_formats:read_mne"),
     Format("xdf", (".xdf", ".xdfz"), "Lab Streaming Layer recording", "xdf:read_xdf"),
