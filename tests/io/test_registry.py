@@ -31,8 +31,9 @@ def test_every_registered_reader_and_writer_exists():
         ("a.BDF", "bdf"),
         ("a_raw.fif", "fif"),
         ("a.fif.gz", "fif"),
-        ("a.vhdr", "mne"),
-        ("a.set", "mne"),
+        ("a.vhdr", "brainvision"),
+        ("a.set", "eeglab"),
+        ("a.gdf", "mne"),
         ("a.xdf", "xdf"),
         ("a.nwb", "nwb"),
         ("a.tif", "tiff"),
@@ -80,8 +81,8 @@ def test_writing_a_movie_as_edf_says_what_fits(tmp_path):
     with pytest.raises(UnsupportedFormatError, match="Cannot write"):
         nl.write(np.zeros((2, 2)), tmp_path / "m.npy")
     ts = nl.TimeSeries(np.zeros((2, 100), np.float32), 100.0)
-    with pytest.raises(UnsupportedFormatError, match=r"reads \.set files but does not write"):
-        nl.write(ts, tmp_path / "x.set")  # read through MNE, never written
+    with pytest.raises(UnsupportedFormatError, match=r"reads \.gdf files but does not write"):
+        nl.write(ts, tmp_path / "x.gdf")  # read through MNE, never written
 
 
 def test_inputs_are_never_modified(tmp_path, shared_data):

@@ -120,7 +120,7 @@ def write(
     path : str | path-like
         Output file; its extension picks the format unless ``format`` is given.
     format : str | None
-        ``"fif"``, ``"edf"``, ``"bdf"``, ``"brainvision"``, ``"binary"``, ``"nwb"``,
+        ``"fif"``, ``"edf"``, ``"bdf"``, ``"brainvision"``, ``"eeglab"``, ``"binary"``, ``"nwb"``,
         ``"tiff"``, ``"nifti"``, ``"hdf5"``, ``"npy"``. default: ``None`` (from the extension).
     overwrite : bool
         Replace an existing file. default: ``False`` (an existing file is an error).
@@ -172,9 +172,9 @@ def check_output(obj: Series, path: str | os.PathLike, *, format: str | None = N
 
 def output_files(path: str | os.PathLike, *, format: str | None = None) -> list[Path]:
     """Every file :func:`write` creates for ``path``: the file itself, for binary output
-    its ``.json`` sidecar, for BrainVision its ``.vmrk`` and ``.eeg``. A command checks them
-    all before its work, so an existing sidecar stops it at the start rather than after
-    the correction."""
+    its ``.json`` sidecar, for BrainVision its ``.vmrk`` and ``.eeg``, for EEGLAB its
+    ``.fdt``. A command checks them all before its work, so an existing sidecar stops it
+    at the start rather than after the correction."""
     path_obj, _ = split_dataset_path(path)
     fmt = get_format(format) if format else find_format(path_obj, None, {"dtype": "output"})
     files = [path_obj]
@@ -182,6 +182,10 @@ def output_files(path: str | os.PathLike, *, format: str | None = None) -> list[
         files.append(path_obj.with_suffix(".json"))
     if fmt.name == "brainvision":
         from .brainvision import companion_files
+
+        files += companion_files(path_obj)
+    elif fmt.name == "eeglab":
+        from .eeglab import companion_files
 
         files += companion_files(path_obj)
     return files

@@ -85,7 +85,8 @@ def read_mne(path: Path, *, infer_types: bool = True, **options: Any) -> TimeSer
         logger.warning("%s: %s", path.name, msg)
     from ..integrations.mne import from_mne
 
-    fmt = {".edf": "edf", ".bdf": "bdf", ".fif": "fif", ".gz": "fif", ".vhdr": "brainvision"}
+    fmt = {".edf": "edf", ".bdf": "bdf", ".fif": "fif", ".gz": "fif", ".vhdr": "brainvision",
+           ".set": "eeglab"}  # fmt: skip
     fmt = fmt.get(suffix, "mne")
     inferred = _leads_by_name(raw) if infer_types and fmt != "fif" else {}
     if inferred:

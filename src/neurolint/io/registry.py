@@ -55,8 +55,10 @@ FORMATS: tuple[Format, ...] = (
            ("timeseries",)),
     Format("brainvision", (".vhdr",), "BrainVision (.vhdr + .vmrk + .eeg)",
            "mne_formats:read_mne", "brainvision:write_brainvision", ("timeseries",)),
+    Format("eeglab", (".set",), "EEGLAB (.set + .fdt)", "mne_formats:read_mne",
+           "eeglab:write_eeglab", ("timeseries",)),
     Format("mne", tuple(e for e in MNE_EXTENSIONS
-                        if e not in (".fif", ".fif.gz", ".edf", ".bdf", ".vhdr")),
+                        if e not in (".fif", ".fif.gz", ".edf", ".bdf", ".vhdr", ".set")),
            "any format MNE reads (BrainVision, EEGLAB, Nihon Kohden, GDF, CNT, ...)",
            "mne_formats:read_mne"),
     Format("xdf", (".xdf", ".xdfz"), "Lab Streaming Layer recording", "xdf:read_xdf"),
