@@ -28,7 +28,11 @@ def _same_file(a: Path, b: Path) -> bool:
 def fix(
     path: str = typer.Argument(..., help="The recording to correct (never modified)."),
     out: Path = typer.Option(
-        ..., "--out", "-o", help="Corrected file: .fif, .edf, .bdf, .raw (+ .json sidecar), .nwb."
+        ...,
+        "--out",
+        "-o",
+        help="Corrected file: .fif, .edf, .bdf, .vhdr (+ .vmrk, .eeg), .set (+ .fdt), "
+        ".raw (+ .json sidecar), .nwb.",
     ),
     steps: str = typer.Option(
         "gaps,channels,line,movement,artifacts",
