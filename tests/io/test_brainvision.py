@@ -106,3 +106,17 @@ def test_fix_writes_brainvision_and_refuses_a_companion_before_any_work(ts, tmp_
     assert main(["fix", str(src), "-o", str(tmp_path / "again.vhdr"), "--no-progress"]) == 2
     assert "again.vmrk already exists" in capsys.readouterr().err
     assert not (tmp_path / "again_correction.json").exists()
+
+
+def test_fix_never_writes_over_a_file_of_the_input_even_with_overwrite(ts, tmp_path, capsys):
+    src = nl.write(ts, tmp_path / "rec.vhdr")  # its samples are rec.eeg
+    before = (tmp_path / "rec.eeg").read_bytes()
+    # rec.vhdr's data file is the companion another name would write: refused.
+    args = ["fix", str(src), "-o", str(tmp_path / "rec.vhdr"), "--overwrite", "--no-progress"]
+    assert main(args) == 2
+    header = tmp_path / "other.vhdr"
+    header.write_text(src.read_text(encoding="utf-8"), encoding="utf-8")  # names rec.eeg
+    args = ["fix", str(header), "-o", str(tmp_path / "rec.vhdr"), "--overwrite", "--no-progress"]
+    assert main(args) == 2
+    assert "is part of the input (rec.vmrk)" in capsys.readouterr().err  # named by other
+    assert (tmp_path / "rec.eeg").read_bytes() == before

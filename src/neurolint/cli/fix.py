@@ -74,7 +74,7 @@ def fix(
     from ..correct.pipeline import require_timeseries
     from ..io import read, write
     from ..io._atomic import atomic_path, check_writable
-    from ..io.api import check_output, output_files
+    from ..io.api import check_output, input_files, output_files
 
     job_options(n_jobs=jobs)  # a bad --jobs fails before anything is read or written
     reader_options = parse_options(option)
@@ -83,12 +83,14 @@ def fix(
     targets += [report_path] if report_path else []
     # Binary outputs bring a sidecar each: refuse an existing one now, not after the work.
     companions = [f for t in (out, residual_path) if t for f in output_files(t)[1:]]
+    inputs = input_files(path) or [source]  # with its .fdt, .eeg, .vmrk, sidecar...
     for target in targets + companions:
-        if _same_file(source, target) or Path(target).resolve() == source.resolve():
-            raise ParameterError(
-                f"{target} is the input file; neurolint never overwrites its input. "
-                "Choose another output name."
-            )
+        for given in inputs:
+            if _same_file(given, target) or Path(target).resolve() == given.resolve():
+                raise ParameterError(
+                    f"{target} is part of the input ({given.name}); neurolint never "
+                    "overwrites its input. Choose another output name."
+                )
         check_writable(target, overwrite)
     data = read(path, format=fmt, **reader_options)
     require_timeseries(data)  # before the check: a movie would be assessed for nothing

@@ -19,7 +19,7 @@ from ..core.imaging import Movie, VolumeSeries
 from ..core.timeseries import TimeSeries
 from .registry import find_format, get_format, split_dataset_path
 
-__all__ = ["check_output", "output_files", "read", "write"]
+__all__ = ["check_output", "input_files", "output_files", "read", "write"]
 
 Series = TimeSeries | Movie | VolumeSeries
 
@@ -189,6 +189,25 @@ def output_files(path: str | os.PathLike, *, format: str | None = None) -> list[
 
         files += companion_files(path_obj)
     return files
+
+
+# Files beside a recording that hold part of it (EEGLAB samples, BrainVision samples and
+# markers, binary sidecars, SpikeGLX metadata).
+_COMPANION_SUFFIXES = (".fdt", ".eeg", ".dat", ".vmrk", ".json", ".meta")
+
+
+def input_files(path: str | os.PathLike) -> list[Path]:
+    """The files a recording at ``path`` is made of: the file itself, its companions by
+    name (``x.fdt``, ``x.eeg``, ``x.vmrk``, ``x.json``...) and, for BrainVision, the data
+    and marker files its header names. A command refuses to write over any of them."""
+    path_obj, _ = split_dataset_path(path)
+    files = [path_obj]
+    files += [path_obj.with_suffix(s) for s in _COMPANION_SUFFIXES if s != path_obj.suffix]
+    if path_obj.suffix.lower() == ".vhdr" and path_obj.is_file():
+        from .brainvision import named_files
+
+        files += named_files(path_obj)
+    return [f for f in files if f.exists()]
 
 
 def _output_format(obj: Any, path: str | os.PathLike, format: str | None) -> tuple:

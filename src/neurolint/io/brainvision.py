@@ -32,7 +32,14 @@ from ..core.channels import UNIT_SCALE_TO_SI
 from ..core.timeseries import TimeSeries
 from ._atomic import atomic_path, check_writable
 
-__all__ = ["companion_files", "marker_file", "read_markers", "write_brainvision", "written_by_us"]
+__all__ = [
+    "companion_files",
+    "marker_file",
+    "named_files",
+    "read_markers",
+    "write_brainvision",
+    "written_by_us",
+]
 
 _VOLT_UNITS = ("V", "mV", "uV", "nV")
 # The header's second line: the files are ours, so markers read back exactly (read_markers).
@@ -175,17 +182,27 @@ def _marker_text(data: str, markers: Sequence[str]) -> str:
 _MARKER = re.compile(r"^Mk\d+=(.*)$", re.MULTILINE)
 
 
-def marker_file(vhdr: Path) -> Path | None:
-    """The ``.vmrk`` a header names (``MarkerFile=``), if it exists."""
+def _named(vhdr: Path, key: str) -> Path | None:
+    """The file a header names under ``key`` (``DataFile``, ``MarkerFile``), if it exists."""
     try:
         text = vhdr.read_bytes().decode("utf-8", errors="replace")
     except OSError:
         return None
-    found = re.search(r"^MarkerFile=(.+)$", text, re.MULTILINE)
+    found = re.search(rf"^{key}=(.+)$", text, re.MULTILINE)
     if not found:
         return None
     path = vhdr.parent / found.group(1).strip()
     return path if path.is_file() else None
+
+
+def marker_file(vhdr: Path) -> Path | None:
+    """The ``.vmrk`` a header names (``MarkerFile=``), if it exists."""
+    return _named(vhdr, "MarkerFile")
+
+
+def named_files(vhdr: Path) -> list[Path]:
+    """The data and marker files a header names, those that exist."""
+    return [p for key in ("DataFile", "MarkerFile") if (p := _named(vhdr, key)) is not None]
 
 
 def written_by_us(vhdr: Path) -> bool:
