@@ -57,7 +57,9 @@ def check_edf_size(path: Path) -> None:
         )
 
 
-def read_mne(path: Path, *, infer_types: bool = True, **options: Any) -> TimeSeries:
+def read_mne(
+    path: Path, *, infer_types: bool = True, montage: str | None = None, **options: Any
+) -> TimeSeries:
     """Read any file MNE's ``read_raw`` reads, lazily (``preload=False``).
 
     EDF/BDF labels such as ``"EEG Fp1"`` give type and name (MNE's ``infer_types``) unless
@@ -68,6 +70,11 @@ def read_mne(path: Path, *, infer_types: bool = True, **options: Any) -> TimeSer
     store no types; FIF files do, and are trusted). The retyped channels are listed in
     ``meta["inferred_types"]``. Warnings MNE raises while reading are kept in
     ``meta`` and logged; those that mean missing data become errors.
+
+    ``montage`` (one of MNE's built-in montages, e.g. ``"standard_1020"``, or a montage
+    file) places the EEG channels; without it, a file with no positions in a BIDS folder
+    takes them from its ``electrodes.tsv`` (see :mod:`neurolint.io.montage`).
+    ``meta["positions_from"]`` says which, when either was used.
     """
     import mne
 
@@ -93,10 +100,13 @@ def read_mne(path: Path, *, infer_types: bool = True, **options: Any) -> TimeSer
         raw.set_channel_types(inferred, verbose="error")
         named = ", ".join(f"{n} ({t})" for n, t in inferred.items())
         logger.info("%s: typed by name: %s", path.name, named)
-    ts = from_mne(
-        raw, source=str(path), meta={"format": fmt, "reader": type(raw).__name__,
-                                     "reader_warnings": messages, "inferred_types": inferred}
-    )  # fmt: skip
+    from .montage import place
+
+    meta = {"format": fmt, "reader": type(raw).__name__, "reader_warnings": messages,
+            "inferred_types": inferred}  # fmt: skip
+    if (placed := place(raw, path, montage)) is not None:
+        meta["positions_from"] = placed
+    ts = from_mne(raw, source=str(path), meta=meta)
     if fmt == "brainvision" and ts.meta.get("annotations"):
         _channel_markers(ts)
     return ts
