@@ -171,7 +171,8 @@ class ChannelRepair(Step):
             if bad and self.method == "spline":
                 why = (
                     "channel positions are missing: spherical-spline repair needs a montage "
-                    "(set one, or read a file that has electrode positions)"
+                    "(read the file with one: --option montage=standard_1020, or "
+                    "nl.read(path, montage=...))"
                     if len(peers) >= 4
                     else f"only {len(peers)} good EEG channels: too few to interpolate from"
                 )
