@@ -85,3 +85,20 @@ def test_positions_in_the_file_win_over_electrodes_tsv(edf, tmp_path):
     back = nl.read(fif)
     assert "positions_from" not in back.meta
     np.testing.assert_allclose(back.channels.positions[:5], ts.channels.positions[:5])
+
+
+def test_a_bids_channels_tsv_gives_types_and_a_curators_bads(edf):
+    (edf.parent / "sub-01_task-rest_channels.tsv").write_text(
+        "name\ttype\tunits\tstatus\n"
+        "Fp1\tVEOG\tV\tgood\n"  # used as an eye lead in this study
+        "Fz\tEEG\tV\tbad\n"
+        "Cz\tEEG\tV\tgood\n"
+        "Pz\tEEG\tV\tn/a\n"
+        "O1\tMISC\tV\tgood\n",  # EOG1 not listed: its name still types it
+        encoding="utf-8",
+    )
+    ts = nl.read(edf)
+    assert ts.channels.types == ("eog", "eeg", "eeg", "eeg", "misc", "eog")
+    assert ts.meta["bads"] == ["Fz"] and ts.meta["channels_from"] == "sub-01_task-rest_channels.tsv"
+    back = nl.read(nl.write(ts, edf.parent.parent / "fixed_raw.fif"))  # outside BIDS
+    assert back.meta["bads"] == ["Fz"] and back.channels.types == ts.channels.types

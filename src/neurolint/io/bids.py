@@ -18,7 +18,13 @@ from ..core.errors import InputNotFoundError, SidecarError
 from ..core.findings import ChannelStatus, Finding
 from ._atomic import atomic_path
 
-__all__ = ["bids_stem", "read_events_tsv", "write_channels_tsv", "write_events_tsv"]
+__all__ = [
+    "bids_channels",
+    "bids_stem",
+    "read_events_tsv",
+    "write_channels_tsv",
+    "write_events_tsv",
+]
 
 logger = logging.getLogger("neurolint")
 
@@ -201,3 +207,39 @@ def read_events_tsv(path: str | os.PathLike) -> list[Finding]:
             except ValueError as exc:
                 raise SidecarError(f"{path}, line {line}: {exc}; fix the value.") from None
     return out
+
+
+# BIDS channels.tsv types -> MNE channel types (those MNE has; others are left as read).
+_FROM_BIDS = {
+    "EEG": "eeg", "EOG": "eog", "HEOG": "eog", "VEOG": "eog", "ECG": "ecg", "EMG": "emg",
+    "MISC": "misc", "TRIG": "stim", "SEEG": "seeg", "ECOG": "ecog", "DBS": "dbs",
+    "RESP": "resp", "GSR": "gsr", "TEMP": "temperature", "SYSCLOCK": "syst",
+}  # fmt: skip
+
+
+def bids_channels(path: str | os.PathLike) -> dict | None:
+    """The ``channels.tsv`` of a recording in a BIDS folder (``sub-01_task-x_eeg.edf`` ->
+    ``sub-01_task-x_channels.tsv``), as ``{"types": {name: MNE type}, "bads": [names],
+    "origin": file name}``; ``None`` without one. Types BIDS has and MNE lacks are left
+    out; a file that cannot be read is logged and ignored."""
+    path = Path(path)
+    tsv = bids_stem(path).with_name(bids_stem(path).name + "_channels.tsv")
+    if not tsv.is_file() or "sub-" not in path.name:
+        return None
+    try:
+        with open(tsv, newline="", encoding="utf-8") as fh:
+            rows = list(csv.DictReader(fh, delimiter="\t"))
+    except (OSError, UnicodeError, csv.Error) as exc:
+        logger.warning("%s not used (%s)", tsv.name, exc)
+        return None
+    types, bads = {}, []
+    for row in rows:
+        name = row.get("name")
+        if not name:
+            continue
+        kind = _FROM_BIDS.get((row.get("type") or "").strip().upper())
+        if kind is not None:
+            types[name] = kind
+        if (row.get("status") or "").strip().lower() == "bad":
+            bads.append(name)
+    return {"types": types, "bads": bads, "origin": tsv.name}

@@ -74,7 +74,9 @@ def read_mne(
     ``montage`` (one of MNE's built-in montages, e.g. ``"standard_1020"``, or a montage
     file) places the EEG channels; without it, a file with no positions in a BIDS folder
     takes them from its ``electrodes.tsv`` (see :mod:`neurolint.io.montage`).
-    ``meta["positions_from"]`` says which, when either was used.
+    ``meta["positions_from"]`` says which, when either was used. In a BIDS folder the
+    recording's ``channels.tsv`` gives channel types (over the names' guesses) and adds
+    the channels it marks ``bad`` to ``meta["bads"]``; ``meta["channels_from"]`` names it.
     """
     import mne
 
@@ -95,7 +97,11 @@ def read_mne(
     fmt = {".edf": "edf", ".bdf": "bdf", ".fif": "fif", ".gz": "fif", ".vhdr": "brainvision",
            ".set": "eeglab"}  # fmt: skip
     fmt = fmt.get(suffix, "mne")
+    # A BIDS dataset's channels.tsv says what the file does not: types and a curator's bads.
+    given = _bids_types_and_bads(raw, path) if fmt != "fif" else None
     inferred = _leads_by_name(raw) if infer_types and fmt != "fif" else {}
+    if given is not None:  # its types win over the names' guesses
+        inferred = {n: t for n, t in inferred.items() if n not in given["types"]}
     if inferred:
         raw.set_channel_types(inferred, verbose="error")
         named = ", ".join(f"{n} ({t})" for n, t in inferred.items())
@@ -104,12 +110,39 @@ def read_mne(
 
     meta = {"format": fmt, "reader": type(raw).__name__, "reader_warnings": messages,
             "inferred_types": inferred}  # fmt: skip
+    if given is not None:
+        meta["channels_from"] = given["origin"]
     if (placed := place(raw, path, montage)) is not None:
         meta["positions_from"] = placed
     ts = from_mne(raw, source=str(path), meta=meta)
     if fmt == "brainvision" and ts.meta.get("annotations"):
         _channel_markers(ts)
     return ts
+
+
+def _bids_types_and_bads(raw: Any, path: Path) -> dict | None:
+    """Apply the types and bad channels of the recording's BIDS ``channels.tsv`` to
+    ``raw`` (names it does not list are left as read); returns what was found."""
+    from .bids import bids_channels
+
+    given = bids_channels(path)
+    if given is None:
+        return None
+    present = set(raw.ch_names)
+    given["types"] = {n: t for n, t in given["types"].items() if n in present}
+    now = dict(zip(raw.ch_names, raw.get_channel_types(), strict=True))
+    change = {n: t for n, t in given["types"].items() if now[n] != t}
+    if change:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # MNE's note that units change with the type
+            raw.set_channel_types(change, on_unit_change="ignore", verbose="error")
+    bads = [b for b in given["bads"] if b in present and b not in raw.info["bads"]]
+    raw.info["bads"] = list(raw.info["bads"]) + bads
+    logger.info(
+        "%s: types of %d channels and %d bad channels from %s",
+        path.name, len(change), len(bads), given["origin"],
+    )  # fmt: skip
+    return given
 
 
 def _channel_markers(ts: TimeSeries) -> None:
