@@ -59,3 +59,21 @@ def peak_bytes():
         return result, peak
 
     return measure
+
+
+@pytest.fixture
+def read_lengths(monkeypatch):
+    """Every ``TimeSeries.get_data`` call from here on appends its block's length (in
+    samples) to the returned list: a writer that streams reads short blocks only."""
+    from neurolint.core import timeseries
+
+    lengths: list[int] = []
+    original = timeseries.TimeSeries.get_data
+
+    def counted(self, start=None, stop=None, *args, **kwargs):
+        block = original(self, start, stop, *args, **kwargs)
+        lengths.append(block.shape[-1])
+        return block
+
+    monkeypatch.setattr(timeseries.TimeSeries, "get_data", counted)
+    return lengths

@@ -77,21 +77,9 @@ def test_a_third_partys_markers_with_channel_numbers_keep_their_channels(ts, tmp
     ]
 
 
-def test_the_writer_streams_and_refuses_any_existing_companion(ts, tmp_path, monkeypatch):
-    from neurolint.core import timeseries
-
-    reads = []
-    original = timeseries.TimeSeries.get_data
-
-    def counted(self, start=None, stop=None, *args, **kwargs):
-        block = original(self, start, stop, *args, **kwargs)
-        reads.append(block.shape[-1])
-        return block
-
-    monkeypatch.setattr(timeseries.TimeSeries, "get_data", counted)
+def test_the_writer_streams_and_refuses_any_existing_companion(ts, tmp_path, read_lengths):
     nl.write(ts, tmp_path / "x.vhdr", chunk_duration=2.0)
-    assert max(reads) <= 2 * SF  # two seconds at a time, never the whole recording
-    monkeypatch.undo()
+    assert max(read_lengths) <= 2 * SF  # two seconds at a time, never the whole recording
     (tmp_path / "y.eeg").write_bytes(b"someone else's")
     with pytest.raises(OutputExistsError, match=r"y\.eeg"):
         nl.write(ts, tmp_path / "y.vhdr")
