@@ -92,3 +92,18 @@ def test_a_recording_below_the_learned_detectors_rate_is_checked_without_it(tmp_
     assert set(qc["meta"]["not_run"]) == {"learned"}
     assert main(["check", str(path), "--out", str(tmp_path / "b"), "--detectors", "learned"]) == 2
     assert "resample the recording or use the rule-based detectors" in capsys.readouterr().err
+
+
+def test_the_files_own_bad_marks_are_shown_beside_the_verdicts(tmp_path, capsys):
+    data, truth = simulate_eeg(16, 30.0, 256.0, artifacts=["flat"], seed=3)
+    found = truth.bad_channels[0]
+    clean = next(n for n in data.ch_names if n not in truth.bad_channels)
+    data.meta["bads"] = [found, clean]  # a curator's marks, one the check agrees with
+    path = nl.write(data, tmp_path / "sub-03_eeg.fif")
+    assert main(["check", str(path), "--out", str(tmp_path), "--detectors", "rules"]) == 0
+    text = capsys.readouterr().out
+    assert f"Marked bad in the file: {found} (found bad too), {clean} (not found bad)" in text
+    qc = json.loads((tmp_path / "sub-03_qc.json").read_text())
+    assert qc["meta"]["file_bads"] == [found, clean]
+    verdicts = {c["name"]: c["status"] for c in qc["channels"]}
+    assert verdicts[clean] == "good"  # the verdicts stay the detectors' own

@@ -343,6 +343,11 @@ def check(
         **({"not_run": not_run} if not_run else {}),
         "units": units,
     }
+    # The channels the file itself marks bad (info['bads'], a BIDS channels.tsv): shown
+    # beside the verdicts, which stay the detectors' own.
+    marked = [b for b in (data.meta.get("bads") or []) if b in ch_names]
+    if marked:
+        meta["file_bads"] = marked
     return QCResult(
         score=_score(quality, channels, events, data.duration),
         sampling_rate=float(data.sampling_rate),

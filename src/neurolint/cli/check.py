@@ -20,6 +20,11 @@ def _summary(qc) -> str:
         lines.append(f"Bad channels: {len(bad)}" + (":" if bad else ""))
     for c in bad:
         lines.append(f"  {c.name}: {', '.join(c.reasons)}")
+    marked = (qc.meta or {}).get("file_bads") or []
+    if marked:
+        found = {c.name for c in bad}
+        notes = [f"{n} ({'found bad too' if n in found else 'not found bad'})" for n in marked]
+        lines.append("Marked bad in the file: " + ", ".join(notes))
     counts = Counter(e.kind for e in qc.events)
     total = {k: sum(e.duration for e in qc.events if e.kind == k) for k in counts}
     lines.append(f"Events: {len(qc.events)}" + (":" if counts else ""))
