@@ -10,7 +10,14 @@ import numpy as np
 
 from .errors import ParameterError, ShapeError, UnitsError
 
-__all__ = ["CHANNEL_TYPES", "UNIT_SCALE_TO_SI", "ChannelInfo", "normalize_unit", "unit_scale"]
+__all__ = [
+    "CHANNEL_TYPES",
+    "UNIT_SCALE_TO_SI",
+    "VOLT_UNITS",
+    "ChannelInfo",
+    "normalize_unit",
+    "unit_scale",
+]
 
 #: Channel types neurolint understands (a superset of MNE's data channel types it needs).
 CHANNEL_TYPES = ("eeg", "meg", "eog", "ecg", "emg", "seeg", "ecog", "ephys", "lfp", "misc")
@@ -26,6 +33,8 @@ UNIT_SCALE_TO_SI: dict[str, float] = {
     "T/m": 1.0,
     "fT/cm": 1e-13,
 }
+#: Units of voltage channels (what formats that store volts convert).
+VOLT_UNITS = ("V", "mV", "uV", "nV")
 
 _UNIT_ALIASES = {
     "v": "V",

@@ -12,6 +12,7 @@ import numpy as np
 
 from ..core.annotations import crop_annotations, make_annotation, pick_annotations
 from ..core.channels import UNIT_SCALE_TO_SI, ChannelInfo, normalize_unit, unit_scale
+from ..core.clock import meas_datetime, start_seconds
 from ..core.errors import UnitsError
 from ..core.timeseries import TimeSeries
 
@@ -156,10 +157,8 @@ def _annotations_from(raw: Any) -> list[dict]:
 
 def _first_samp(ts: TimeSeries) -> int:
     """Where ``ts`` starts on its recording's sample clock (MNE's ``first_samp``): events
-    and annotations of the written file then keep the input's absolute times. A series
-    read from NWB counts from its ``starting_time`` in the session."""
-    start = float(ts.meta.get("starting_time") or 0.0)
-    return round(start * ts.sampling_rate) + int(ts.meta.get("first_samp") or 0)
+    and annotations of the written file then keep the input's absolute times."""
+    return round(start_seconds(ts) * ts.sampling_rate)
 
 
 def _set_annotations(raw: Any, ts: TimeSeries) -> None:
@@ -242,8 +241,8 @@ def _info(ts: TimeSeries) -> tuple[Any, np.ndarray]:
     if info is None:
         info = _new_info(ts, mne_types)
     info["bads"] = [b for b in ts.meta.get("bads", []) if b in names]
-    if info["meas_date"] is None and (meas := _meas_date(ts.meta.get("meas_date"))) is not None:
-        info.set_meas_date(meas)
+    if info["meas_date"] is None and (meas := meas_datetime(ts.meta.get("meas_date"))):
+        info.set_meas_date(meas.astimezone(dt.timezone.utc))
     return info, scale
 
 
@@ -306,21 +305,6 @@ def _new_info(ts: TimeSeries, mne_types: list[str]) -> Any:
                 if np.isfinite(xyz).all():
                     ch["loc"][:3] = xyz
     return info
-
-
-def _meas_date(value: Any) -> dt.datetime | None:
-    """``meta["meas_date"]`` (ISO 8601 text or datetime) as the UTC datetime MNE wants;
-    ``None`` when absent or unreadable (a series made from arrays has none)."""
-    if isinstance(value, str):
-        try:
-            value = dt.datetime.fromisoformat(value)
-        except ValueError:
-            return None
-    if not isinstance(value, dt.datetime):
-        return None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=dt.timezone.utc)
-    return value.astimezone(dt.timezone.utc)
 
 
 def streamed_raw(ts: TimeSeries) -> Any:

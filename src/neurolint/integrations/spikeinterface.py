@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from ..core.arrays import split_row_key
-from ..core.channels import UNIT_SCALE_TO_SI, ChannelInfo, normalize_unit
+from ..core.channels import UNIT_SCALE_TO_SI, VOLT_UNITS, ChannelInfo, normalize_unit
 from ..core.errors import ParameterError
 from ..core.timeseries import TimeSeries, _per_channel
 from ..core.validate import import_optional
@@ -29,7 +29,6 @@ BaseRecordingSegment = _si.BaseRecordingSegment
 
 __all__ = ["RecordingArray", "TimeSeriesRecording", "from_spikeinterface", "to_spikeinterface"]
 
-_VOLT_UNITS = ("V", "mV", "uV", "nV")
 _LENGTH_TO_METRES = {"um": 1e-6, "mm": 1e-3, "m": 1.0}
 
 
@@ -116,7 +115,7 @@ def _units_and_scaling(recording: Any) -> tuple[list[str], Any, Any]:
     units = []
     for unit in physical:
         norm = normalize_unit(str(unit))
-        units.append("uV" if norm in _VOLT_UNITS else norm)
+        units.append("uV" if norm in VOLT_UNITS else norm)
     return units, gains, offsets
 
 
@@ -249,7 +248,7 @@ class TimeSeriesRecording(BaseRecording):
         channel_ids = np.array(ts.ch_names)
         BaseRecording.__init__(self, ts.sampling_rate, channel_ids, np.float32)
         units = ts.channels.units
-        volt_like = all(u in _VOLT_UNITS for u in units)
+        volt_like = all(u in VOLT_UNITS for u in units)
         scale = None
         if volt_like:
             scale = np.array([UNIT_SCALE_TO_SI[u] / 1e-6 for u in units], dtype=np.float32)

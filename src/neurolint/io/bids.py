@@ -135,15 +135,19 @@ def write_channels_tsv(
     return _write_rows(Path(path), header, rows, overwrite)
 
 
+def _read_tsv(path: Path) -> tuple[list[str], list[dict[str, str]]]:
+    """A BIDS table's header and rows (UTF-8, tab-separated)."""
+    with open(path, newline="", encoding="utf-8") as fh:
+        reader = csv.DictReader(fh, delimiter="\t")
+        return list(reader.fieldnames or []), list(reader)
+
+
 def _merged(
     template: Path, ours_header: list[str], ours: list[tuple]
 ) -> tuple[list[str], list[list]]:
     """``template``'s header and rows with our status columns merged in (see
     :func:`write_channels_tsv`)."""
-    with open(template, newline="", encoding="utf-8") as fh:
-        reader = csv.DictReader(fh, delimiter="\t")
-        header = list(reader.fieldnames or [])
-        given = list(reader)
+    header, given = _read_tsv(template)
     if "name" not in header:
         raise SidecarError(f"{template} has no 'name' column; it is not a BIDS channels.tsv.")
     for col in ("status", "status_description"):
@@ -227,8 +231,7 @@ def bids_channels(path: str | os.PathLike) -> dict | None:
     if not tsv.is_file() or "sub-" not in path.name:
         return None
     try:
-        with open(tsv, newline="", encoding="utf-8") as fh:
-            rows = list(csv.DictReader(fh, delimiter="\t"))
+        _, rows = _read_tsv(tsv)
     except (OSError, UnicodeError, csv.Error) as exc:
         logger.warning("%s not used (%s)", tsv.name, exc)
         return None

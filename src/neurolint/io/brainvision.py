@@ -28,7 +28,8 @@ from typing import Any
 import numpy as np
 
 from ..core.annotations import make_annotation, pick_annotations
-from ..core.channels import UNIT_SCALE_TO_SI
+from ..core.channels import UNIT_SCALE_TO_SI, VOLT_UNITS
+from ..core.clock import meas_datetime, start_seconds
 from ..core.timeseries import TimeSeries
 from ._atomic import atomic_path, check_writable
 
@@ -41,7 +42,6 @@ __all__ = [
     "written_by_us",
 ]
 
-_VOLT_UNITS = ("V", "mV", "uV", "nV")
 # The header's second line: the files are ours, so markers read back exactly (read_markers).
 _SIGNATURE = "; Written by neurolint"
 # Marker types of the Core Data Format (and BrainVision Recorder) that an MNE description
@@ -65,7 +65,7 @@ def _channel_lines(ts: TimeSeries) -> tuple[list[str], np.ndarray]:
     """``Ch<n>=`` lines and each channel's factor from its unit to the written one."""
     lines, scale = [], np.ones(ts.n_channels, dtype=np.float32)
     for i, (name, unit) in enumerate(zip(ts.ch_names, ts.channels.units, strict=True)):
-        if unit in _VOLT_UNITS:
+        if unit in VOLT_UNITS:
             scale[i] = UNIT_SCALE_TO_SI[unit] / 1e-6
             written = "µV"
         else:
@@ -76,12 +76,10 @@ def _channel_lines(ts: TimeSeries) -> tuple[list[str], np.ndarray]:
 
 def _start(ts: TimeSeries) -> dt.datetime | None:
     """The date of the first sample: ``meas_date`` moved by the series' ``first_samp``."""
-    from ..integrations.mne import _first_samp, _meas_date
-
-    meas = _meas_date(ts.meta.get("meas_date"))
+    meas = meas_datetime(ts.meta.get("meas_date"))
     if meas is None:
         return None
-    return meas + dt.timedelta(seconds=_first_samp(ts) / ts.sampling_rate)
+    return meas + dt.timedelta(seconds=start_seconds(ts))
 
 
 def _markers(ts: TimeSeries) -> list[str]:

@@ -20,13 +20,12 @@ from typing import Any
 import numpy as np
 
 from ..core.annotations import pick_annotations
-from ..core.channels import UNIT_SCALE_TO_SI
+from ..core.channels import UNIT_SCALE_TO_SI, VOLT_UNITS
 from ..core.timeseries import TimeSeries
 from ._atomic import atomic_path, check_writable
 
 __all__ = ["companion_files", "write_eeglab"]
 
-_VOLT_UNITS = ("V", "mV", "uV", "nV")
 # neurolint type -> EEGLAB chanlocs.type (what MNE's reader maps back).
 _EEGLAB_TYPES = {"eeg": "EEG", "eog": "EOG", "ecg": "ECG", "emg": "EMG", "seeg": "SEEG",
                  "ecog": "ECOG", "meg": "MEG", "misc": "MISC"}  # fmt: skip
@@ -82,7 +81,7 @@ def write_eeglab(ts: TimeSeries, path: Path, *, overwrite: bool = False, **job_k
     for target in (path, fdt):
         check_writable(target, overwrite)
     scale = np.array(
-        [UNIT_SCALE_TO_SI[u] / 1e-6 if u in _VOLT_UNITS else 1.0 for u in ts.channels.units],
+        [UNIT_SCALE_TO_SI[u] / 1e-6 if u in VOLT_UNITS else 1.0 for u in ts.channels.units],
         dtype=np.float32,
     )
     with atomic_path(fdt, overwrite) as tmp, open(tmp, "wb") as fh:

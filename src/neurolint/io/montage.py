@@ -32,8 +32,9 @@ _ALS = ("EEGLAB", "EEGLAB-HJ")
 
 
 def _has_positions(raw: Any) -> bool:
-    pos = np.array([ch["loc"][:3] for ch in raw.info["chs"]], dtype=float)
-    return bool((np.isfinite(pos).all(axis=1) & (np.abs(pos).sum(axis=1) > 0)).any())
+    from ..integrations.mne import _positions  # unknown locations read as NaN there
+
+    return _positions(raw.info) is not None
 
 
 def _montage(name: str) -> Any:

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from datetime import datetime, timezone
+from datetime import datetime
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -36,8 +36,9 @@ import numpy as np
 
 from ..core.annotations import crop_annotations
 from ..core.arrays import LazyArray
-from ..core.channels import CHANNEL_TYPES, ChannelInfo, normalize_unit, unit_scale
+from ..core.channels import CHANNEL_TYPES, VOLT_UNITS, ChannelInfo, normalize_unit, unit_scale
 from ..core.chunks import job_options
+from ..core.clock import meas_datetime, start_seconds
 from ..core.errors import (
     DataValueError,
     EmptyRecordingError,
@@ -52,7 +53,7 @@ from ..core.validate import check_option, import_optional
 from ._atomic import atomic_path
 from ._integers import fits, new_range, rescale, rounded, scaled, widen
 from .nwb_annotations import add_annotations, read_annotations
-from .nwb_export import can_export, export_series, series_start
+from .nwb_export import can_export, export_series
 
 __all__ = ["read_nwb", "write_nwb"]
 
@@ -81,7 +82,6 @@ _SPACING_TO_UM = {
 }
 
 # Channel units stored in volts by write_nwb (anything else is stored as it is).
-_VOLT_UNITS = ("V", "mV", "uV", "nV")
 
 # Largest relative deviation of one timestamp step from the mean step still read as regular.
 _MAX_JITTER = 0.01
@@ -573,20 +573,8 @@ def _chunk_iterator_class() -> type:
 
 
 def _start_time(meta: dict) -> datetime:
-    """``meta['meas_date']`` (datetime or ISO 8601 string) if given, else now; timezone-aware."""
-    value = meta.get("meas_date")
-    when = None
-    if isinstance(value, datetime):
-        when = value
-    elif isinstance(value, str):
-        try:
-            when = datetime.fromisoformat(value)
-        except ValueError:
-            when = None
-    if when is None:
-        return datetime.now().astimezone()
-    # NWB requires a timezone; a naive measurement date is taken as UTC (as MNE stores it).
-    return when if when.tzinfo is not None else when.replace(tzinfo=timezone.utc)
+    """``meta['meas_date']`` if given, else now; timezone-aware, as NWB requires."""
+    return meas_datetime(meta.get("meas_date")) or datetime.now().astimezone()
 
 
 def _new_file(obj: TimeSeries | Movie, pynwb: Any) -> Any:
@@ -642,7 +630,7 @@ def _series_payload(
     ``steps`` as their gains); others as they are, with conversion 1.0.
     """
     info = ts.channels
-    volt_like = [u in _VOLT_UNITS for u in info.units]
+    volt_like = [u in VOLT_UNITS for u in info.units]
     scale = np.array(
         [
             unit_scale(u, n) if v else 1.0
@@ -711,7 +699,7 @@ def _add_timeseries(
             electrodes=region,
             rate=float(ts.sampling_rate),
             # Where the samples start on the session's clock (a slice, MNE's first_samp).
-            starting_time=series_start(ts),
+            starting_time=start_seconds(ts),
             description=description,
             **extra,
         )
@@ -830,7 +818,7 @@ def write_nwb(
             nwbfile = _new_file(obj, pynwb)
             if isinstance(obj, TimeSeries):
                 _add_timeseries(nwbfile, obj, buffer_len, pynwb, steps)
-                add_annotations(nwbfile, obj, pynwb, start=series_start(obj))
+                add_annotations(nwbfile, obj, pynwb, start=start_seconds(obj))
             else:
                 _add_movie(nwbfile, obj, buffer_len, pynwb)
             with pynwb.NWBHDF5IO(str(tmp), "w") as io:

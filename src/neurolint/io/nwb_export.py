@@ -17,10 +17,11 @@ from typing import Any
 
 import numpy as np
 
+from ..core.clock import start_seconds
 from ..core.timeseries import TimeSeries
 from .nwb_annotations import TABLE, add_annotations
 
-__all__ = ["can_export", "export_series", "series_start"]
+__all__ = ["can_export", "export_series"]
 
 logger = logging.getLogger("neurolint")
 
@@ -62,7 +63,7 @@ def export_series(ts: TimeSeries, target: Path, payload: Any, pynwb: Any) -> boo
                 rows, old.electrodes.description, name="electrodes"
             ),
             rate=float(ts.sampling_rate),
-            starting_time=series_start(ts),
+            starting_time=start_seconds(ts),
             description=description,
             # Optional fields: passed only where the source has them (pynwb refuses None).
             **{k: v for k in ("filtering", "comments") if (v := getattr(old, k, None))},
@@ -123,12 +124,4 @@ def _replace_annotations(nwbfile: Any, ts: TimeSeries, pynwb: Any) -> None:
             )
             return
         nwbfile.intervals.pop(TABLE)
-    add_annotations(nwbfile, ts, pynwb, start=series_start(ts))
-
-
-def series_start(ts: TimeSeries) -> float:
-    """The written series' start on the session's clock: the source series' own start (an
-    NWB ``starting_time``, else 0), moved by where ``ts`` begins in it (``first_samp``: a
-    time slice, or MNE's first sample)."""
-    start = float(ts.meta.get("starting_time") or 0.0)
-    return start + int(ts.meta.get("first_samp") or 0) / ts.sampling_rate
+    add_annotations(nwbfile, ts, pynwb, start=start_seconds(ts))
